@@ -1,0 +1,1 @@
+//! The live streams of one worker.

@@ -1,0 +1,10 @@
+//! The sans-I/O core of ngx-rtmp: no nginx symbols, no sockets, no clock, no globals.
+//!
+//! Bytes and time go in, events and bytes come out. The nginx shell (the cdylib at the
+//! repository root) drives it; unit tests and fuzzers drive it without nginx.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod hub;
+pub mod media;
+pub mod protocol;

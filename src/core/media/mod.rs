@@ -1,0 +1,1 @@
+//! FLV audio/video/data payloads: what a frame is (keyframe, sequence header), codec facts.

@@ -1,0 +1,19 @@
+//! RTMP on the wire: handshake, chunk stream, AMF0 commands and the server session.
+//!
+//! `rml_rtmp` supplies the handshake digest logic, AMF0 and message types; the chunk reader,
+//! the shared chunk writer and the session state machine are ours (see docs/architecture.md).
+
+pub mod amf;
+pub mod chunk_reader;
+pub mod chunk_writer;
+pub mod handshake;
+pub mod message;
+pub mod server_session;
+
+pub use chunk_reader::{ChunkError, ChunkReader};
+pub use chunk_writer::{encode_message, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_VIDEO};
+pub use message::RawMessage;
+pub use server_session::{
+    ConnectInfo, PlayRequest, PublishRequest, ServerSession, SessionConfig, SessionError,
+    SessionEvent,
+};

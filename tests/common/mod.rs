@@ -1,0 +1,1 @@
+//! The test rig: nginx fixture, free ports, clients.
