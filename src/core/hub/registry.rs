@@ -1,0 +1,124 @@
+//! `(server, app, name)` to stream: publish, play and frames by name.
+use super::outbox::SharedOutbox;
+use super::stream::{FrameKind, PlayOptions, Stream, StreamInfo};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StreamKey {
+    /// Index of the rtmp `server{}` block: each server has its own applications.
+    pub server: usize,
+    pub app: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubError {
+    AlreadyPublishing,
+    NotFound,
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HubError::AlreadyPublishing => "already publishing",
+            HubError::NotFound => "stream not found",
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct Hub {
+    streams: HashMap<StreamKey, Stream>,
+}
+
+/// Bytes of chunked media a stream keeps for late joiners before it gives up its GOP cache.
+const GOP_LIMIT: usize = 16 << 20;
+
+impl Hub {
+    pub fn new() -> Self {
+        Hub::default()
+    }
+
+    pub fn publish(
+        &mut self,
+        key: &StreamKey,
+        id: u64,
+        chunk_size: u32,
+        publish_notify: bool,
+        wake: &mut dyn FnMut(usize),
+    ) -> Result<(), HubError> {
+        let stream = self
+            .streams
+            .entry(key.clone())
+            .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT));
+        if stream.publisher.is_some() {
+            return Err(HubError::AlreadyPublishing);
+        }
+        stream.start_publishing(id, publish_notify, wake);
+        Ok(())
+    }
+
+    pub fn unpublish(&mut self, key: &StreamKey, id: u64, wake: &mut dyn FnMut(usize)) {
+        if let Some(stream) = self.streams.get_mut(key) {
+            if stream.publisher == Some(id) {
+                stream.stop_publishing(wake);
+            }
+            if stream.is_empty() {
+                self.streams.remove(key);
+            }
+        }
+    }
+
+    pub fn play(
+        &mut self,
+        key: &StreamKey,
+        id: u64,
+        outbox: SharedOutbox,
+        chunk_size: u32,
+        opts: PlayOptions,
+        wake: &mut dyn FnMut(usize),
+    ) -> Result<(), HubError> {
+        let live = self.streams.get(key).is_some_and(|s| s.publisher.is_some());
+        if !live && !opts.idle_streams {
+            return Err(HubError::NotFound);
+        }
+        let stream = self
+            .streams
+            .entry(key.clone())
+            .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT));
+        stream.add_player(id, outbox, wake);
+        Ok(())
+    }
+
+    pub fn stop_playing(&mut self, key: &StreamKey, id: u64) {
+        if let Some(stream) = self.streams.get_mut(key) {
+            stream.remove_player(id);
+            if stream.is_empty() {
+                self.streams.remove(key);
+            }
+        }
+    }
+
+    pub fn frame(
+        &mut self,
+        key: &StreamKey,
+        kind: FrameKind,
+        timestamp: u32,
+        payload: Bytes,
+        wake: &mut dyn FnMut(usize),
+    ) {
+        if let Some(stream) = self.streams.get_mut(key) {
+            stream.frame(kind, timestamp, payload, wake);
+        }
+    }
+
+    pub fn info(&self, key: &StreamKey) -> Option<StreamInfo> {
+        self.streams.get(key).map(Stream::info)
+    }
+
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+}

@@ -1,0 +1,256 @@
+//! One live stream: its publisher, what a late joiner needs first (metadata, sequence headers,
+//! the current GOP) and its players.
+use super::outbox::SharedOutbox;
+use super::status::{status_message, user_control, MSID, STREAM_BEGIN, STREAM_EOF};
+use crate::media::flv::{audio_is_config, video_is_keyframe, video_is_sequence_header};
+use crate::media::metadata::strip_set_data_frame;
+use crate::protocol::chunk_writer::{encode_message, CSID_AUDIO, CSID_DATA, CSID_VIDEO};
+use crate::protocol::message::msg_type;
+use bytes::Bytes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    Audio,
+    Video,
+    Data,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PlayOptions {
+    /// Play a name nobody publishes yet and wait for it (`idle_streams`).
+    pub idle_streams: bool,
+}
+
+/// What the stat page and logs want to know about a stream.
+#[derive(Debug, Clone, Default)]
+pub struct StreamInfo {
+    pub publishing: bool,
+    pub players: usize,
+    pub bytes_in: u64,
+    pub frames_in: u64,
+}
+
+struct Player {
+    id: u64,
+    outbox: SharedOutbox,
+}
+
+pub(super) struct Stream {
+    pub(super) publisher: Option<u64>,
+    chunk_size: u32,
+    gop_limit: usize,
+    metadata: Option<Bytes>,
+    video_config: Option<Bytes>,
+    audio_config: Option<Bytes>,
+    /// Chunked messages since the last video keyframe, the keyframe first.
+    gop: Vec<(Bytes, bool)>,
+    gop_bytes: usize,
+    has_video: bool,
+    players: Vec<Player>,
+    bytes_in: u64,
+    frames_in: u64,
+}
+
+impl Stream {
+    pub(super) fn new(chunk_size: u32, gop_limit: usize) -> Self {
+        Stream {
+            publisher: None,
+            chunk_size,
+            gop_limit,
+            metadata: None,
+            video_config: None,
+            audio_config: None,
+            gop: Vec::new(),
+            gop_bytes: 0,
+            has_video: false,
+            players: Vec::new(),
+            bytes_in: 0,
+            frames_in: 0,
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.publisher.is_none() && self.players.is_empty()
+    }
+
+    pub(super) fn info(&self) -> StreamInfo {
+        StreamInfo {
+            publishing: self.publisher.is_some(),
+            players: self.players.len(),
+            bytes_in: self.bytes_in,
+            frames_in: self.frames_in,
+        }
+    }
+
+    pub(super) fn start_publishing(
+        &mut self,
+        id: u64,
+        notify: bool,
+        wake: &mut dyn FnMut(usize),
+    ) {
+        self.publisher = Some(id);
+        self.reset_media();
+        let begin = user_control(STREAM_BEGIN, MSID, self.chunk_size);
+        let note = notify.then(|| {
+            status_message("status", "NetStream.Play.PublishNotify", "Start publishing", self.chunk_size)
+        });
+        for p in &self.players {
+            let mut o = p.outbox.borrow_mut();
+            o.push_control(begin.clone());
+            if let Some(n) = &note {
+                o.push_control(n.clone());
+            }
+            // A new publisher's frames decode only from its first keyframe on.
+            o.skip_to_keyframe();
+        }
+        self.wake_all(wake);
+    }
+
+    pub(super) fn stop_publishing(&mut self, wake: &mut dyn FnMut(usize)) {
+        self.publisher = None;
+        self.reset_media();
+        let eof = user_control(STREAM_EOF, MSID, self.chunk_size);
+        let note =
+            status_message("status", "NetStream.Play.UnpublishNotify", "Stop publishing", self.chunk_size);
+        for p in &self.players {
+            let mut o = p.outbox.borrow_mut();
+            o.push_control(eof.clone());
+            o.push_control(note.clone());
+        }
+        self.wake_all(wake);
+    }
+
+    fn reset_media(&mut self) {
+        self.metadata = None;
+        self.video_config = None;
+        self.audio_config = None;
+        self.gop.clear();
+        self.gop_bytes = 0;
+        self.has_video = false;
+    }
+
+    /// Adds a player; while the stream is live it first gets metadata, sequence headers and
+    /// the current GOP, so its first frame decodes at once.
+    pub(super) fn add_player(&mut self, id: u64, outbox: SharedOutbox, wake: &mut dyn FnMut(usize)) {
+        {
+            let mut o = outbox.borrow_mut();
+            if self.publisher.is_some() {
+                for b in [&self.metadata, &self.video_config, &self.audio_config].into_iter().flatten() {
+                    o.push_control(b.clone());
+                }
+                for (b, _) in &self.gop {
+                    o.push_media(b, true);
+                }
+                if self.gop.is_empty() && self.has_video {
+                    o.skip_to_keyframe();
+                }
+            } else {
+                o.skip_to_keyframe();
+            }
+        }
+        self.players.push(Player { id, outbox });
+        if let Some(p) = self.players.last() {
+            wake_one(&p.outbox, wake);
+        }
+    }
+
+    pub(super) fn remove_player(&mut self, id: u64) {
+        self.players.retain(|p| p.id != id);
+    }
+
+    /// Chunks the frame once and queues the same bytes to every player.
+    pub(super) fn frame(
+        &mut self,
+        kind: FrameKind,
+        timestamp: u32,
+        payload: Bytes,
+        wake: &mut dyn FnMut(usize),
+    ) {
+        self.bytes_in += payload.len() as u64;
+        self.frames_in += 1;
+        let cs = self.chunk_size;
+        match kind {
+            FrameKind::Video => {
+                self.has_video = true;
+                let msg = encode_message(CSID_VIDEO, timestamp, msg_type::VIDEO, MSID, &payload, cs);
+                if video_is_sequence_header(&payload) {
+                    self.video_config = Some(msg.clone());
+                    self.broadcast_control(&msg, wake);
+                    return;
+                }
+                let key = video_is_keyframe(&payload);
+                self.remember(&msg, key);
+                self.broadcast_media(&msg, key, wake);
+            }
+            FrameKind::Audio => {
+                let msg = encode_message(CSID_AUDIO, timestamp, msg_type::AUDIO, MSID, &payload, cs);
+                if audio_is_config(&payload) {
+                    self.audio_config = Some(msg.clone());
+                    self.broadcast_control(&msg, wake);
+                    return;
+                }
+                self.remember(&msg, false);
+                let boundary = !self.has_video;
+                self.broadcast_media(&msg, boundary, wake);
+            }
+            FrameKind::Data => {
+                if let Some(meta) = strip_set_data_frame(&payload) {
+                    let msg = encode_message(CSID_DATA, timestamp, msg_type::DATA_AMF0, MSID, &meta, cs);
+                    self.metadata = Some(msg.clone());
+                    self.broadcast_control(&msg, wake);
+                } else {
+                    let msg =
+                        encode_message(CSID_DATA, timestamp, msg_type::DATA_AMF0, MSID, &payload, cs);
+                    self.broadcast_control(&msg, wake);
+                }
+            }
+        }
+    }
+
+    /// Keeps the GOP cache: a keyframe starts it anew; it is dropped whole past its limit.
+    fn remember(&mut self, msg: &Bytes, keyframe: bool) {
+        if keyframe {
+            self.gop.clear();
+            self.gop_bytes = 0;
+        } else if self.gop.is_empty() {
+            return;
+        }
+        if self.gop_bytes + msg.len() > self.gop_limit {
+            self.gop.clear();
+            self.gop_bytes = 0;
+            return;
+        }
+        self.gop_bytes += msg.len();
+        self.gop.push((msg.clone(), keyframe));
+    }
+
+    fn broadcast_control(&mut self, msg: &Bytes, wake: &mut dyn FnMut(usize)) {
+        for p in &self.players {
+            p.outbox.borrow_mut().push_control(msg.clone());
+        }
+        self.wake_all(wake);
+    }
+
+    fn broadcast_media(&mut self, msg: &Bytes, boundary: bool, wake: &mut dyn FnMut(usize)) {
+        for p in &self.players {
+            p.outbox.borrow_mut().push_media(msg, boundary);
+        }
+        self.wake_all(wake);
+    }
+
+    fn wake_all(&self, wake: &mut dyn FnMut(usize)) {
+        for p in &self.players {
+            wake_one(&p.outbox, wake);
+        }
+    }
+}
+
+fn wake_one(outbox: &SharedOutbox, wake: &mut dyn FnMut(usize)) {
+    let mut o = outbox.borrow_mut();
+    if !o.wake_pending && (!o.is_empty() || o.fatal.is_some()) {
+        o.wake_pending = true;
+        let token = o.token;
+        drop(o);
+        wake(token);
+    }
+}
