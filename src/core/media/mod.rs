@@ -1,1 +1,4 @@
 //! FLV audio/video/data payloads: what a frame is (keyframe, sequence header), codec facts.
+
+pub mod codec;
+pub mod flv;
