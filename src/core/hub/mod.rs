@@ -10,6 +10,6 @@ mod status;
 mod stream;
 
 pub use outbox::{Outbox, OutboxLimits, SharedOutbox};
-pub use registry::{Hub, HubError, StreamKey};
+pub use registry::{stream_name_problem, Hub, HubError, StreamKey, MAX_STREAM_NAME};
 pub use status::{status_message, user_control};
 pub use stream::{FrameKind, PlayOptions, StreamInfo};

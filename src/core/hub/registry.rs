@@ -122,3 +122,24 @@ impl Hub {
         self.streams.len()
     }
 }
+
+/// Longest stream name accepted; names end up in file names and URLs.
+pub const MAX_STREAM_NAME: usize = 1024;
+
+/// Why a stream name is refused, if it is: names become file and path components later
+/// (recordings, HLS), so nothing that could leave a directory gets in.
+pub fn stream_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.len() > MAX_STREAM_NAME {
+        Some("is longer than 1024 bytes")
+    } else if name.contains('/') || name.contains('\\') {
+        Some("contains a path separator")
+    } else if name == "." || name == ".." || name.contains("..") {
+        Some("contains \"..\"")
+    } else if name.chars().any(|c| c.is_control()) {
+        Some("contains a control character")
+    } else {
+        None
+    }
+}

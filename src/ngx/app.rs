@@ -1,0 +1,152 @@
+//! What a session's requests mean in an application: connect to an `application`, publish
+//! and play a live stream, subject to `allow`/`deny` and the live settings.
+use super::conf::RtmpConfCtx;
+use super::conn::{close_after_flush, move_session_output, start_ping, wake, Conn, Role};
+use super::ffi::log;
+use super::ngx_rtmp_access_module::access_allows;
+use super::ngx_rtmp_core_module::core_srv_conf;
+use super::ngx_rtmp_live_module::live_conf;
+use super::worker::with_hub;
+use ngx_rtmp_core::hub::{stream_name_problem, HubError, PlayOptions, StreamKey};
+use ngx_rtmp_core::protocol::{ConnectInfo, PlayRequest, PublishRequest};
+use nginx_sys::{NGX_LOG_ERR, NGX_LOG_INFO};
+
+pub struct App {
+    pub ctx: *mut RtmpConfCtx,
+    pub info: ConnectInfo,
+}
+
+fn clog(conn: &Conn) -> *mut nginx_sys::ngx_log_t {
+    // SAFETY: conn.c is the live connection this Conn belongs to.
+    unsafe { (*conn.c).log }
+}
+
+pub fn on_connect(conn: &mut Conn, info: ConnectInfo) -> bool {
+    // SAFETY: conn.srv is the server context of the listening socket.
+    let cscf = unsafe { core_srv_conf(&*conn.srv) };
+    conn.log_entry.connect(&info);
+    let Some(app) = cscf.applications.iter().find(|a| a.name == info.app) else {
+        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: application not found: \"{}\"", info.app));
+        conn.session.reject_connect("Application not found");
+        close_after_flush(conn);
+        return true;
+    };
+    log(clog(conn), NGX_LOG_INFO, &format!("rtmp: connect app=\"{}\" flashver=\"{}\" tcurl=\"{}\"", info.app, info.flash_ver, info.tc_url));
+    conn.app = Some(App { ctx: app.ctx, info });
+    conn.session.accept_connect();
+    // A connected session may be closed at once when the worker shuts down.
+    // SAFETY: conn.c is live.
+    unsafe { (*conn.c).set_idle(1) };
+    start_ping(conn);
+    true
+}
+
+fn checked_name(conn: &mut Conn, name: &str, what: &str) -> bool {
+    if let Some(problem) = stream_name_problem(name) {
+        let shown: String = name.chars().take(64).flat_map(char::escape_default).collect();
+        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: {what} refused: stream name \"{shown}\" {problem}"));
+        return false;
+    }
+    true
+}
+
+pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
+    let Some(app) = &conn.app else { return false };
+    // SAFETY: application contexts live as long as the cycle that accepted this connection.
+    let ctx = unsafe { &*app.ctx };
+    conn.log_entry.command("PUBLISH", &req.name, &req.args);
+    if !checked_name(conn, &req.name, "publish") {
+        conn.session.reject_publish(req.stream_id, "NetStream.Publish.BadName", "Invalid stream name");
+        close_after_flush(conn);
+        return true;
+    }
+    if !access_allows(ctx, true, conn.addr) {
+        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: access forbidden by rule: publish \"{}\"", req.name));
+        return false;
+    }
+    if conn.role != Role::Idle {
+        leave(conn);
+    }
+    let live = live_conf(ctx);
+    if !live.live.unwrap_or(false) {
+        // As nginx-rtmp: without `live on` a publish is accepted and goes nowhere live.
+        conn.session.accept_publish(req.stream_id);
+        return true;
+    }
+    let key = stream_key(conn, &req.name);
+    let chunk_size = conn.session.out_chunk_size();
+    let notify = live.publish_notify.unwrap_or(false);
+    match with_hub(|hub| hub.publish(&key, conn.id, chunk_size, notify, &mut wake)) {
+        Ok(()) => {
+            log(clog(conn), NGX_LOG_INFO, &format!("rtmp: publish \"{}\" in \"{}\"", req.name, key.app));
+            conn.role = Role::Publishing(key);
+            conn.session.accept_publish(req.stream_id);
+        }
+        Err(HubError::AlreadyPublishing) | Err(HubError::NotFound) => {
+            log(clog(conn), NGX_LOG_ERR, &format!("rtmp: already publishing \"{}\"", req.name));
+            conn.session.reject_publish(req.stream_id, "NetStream.Publish.BadName", "Already publishing");
+        }
+    }
+    true
+}
+
+pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
+    let Some(app) = &conn.app else { return false };
+    // SAFETY: as in on_publish.
+    let ctx = unsafe { &*app.ctx };
+    conn.log_entry.command("PLAY", &req.name, &req.args);
+    if !checked_name(conn, &req.name, "play") {
+        conn.session.reject_play(req.stream_id, "NetStream.Play.StreamNotFound", "Invalid stream name");
+        close_after_flush(conn);
+        return true;
+    }
+    if !access_allows(ctx, false, conn.addr) {
+        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: access forbidden by rule: play \"{}\"", req.name));
+        return false;
+    }
+    if conn.role != Role::Idle {
+        leave(conn);
+    }
+    let live = live_conf(ctx);
+    if !live.live.unwrap_or(false) {
+        conn.session.reject_play(req.stream_id, "NetStream.Play.StreamNotFound", "No such stream");
+        close_after_flush(conn);
+        return true;
+    }
+    let key = stream_key(conn, &req.name);
+    let opts = PlayOptions { idle_streams: live.idle_streams.unwrap_or(true) };
+    let chunk_size = conn.session.out_chunk_size();
+    // Play.Start must reach the player before the hub's catch-up frames.
+    conn.session.accept_play(req.stream_id);
+    move_session_output(conn);
+    let outbox = conn.outbox.clone();
+    match with_hub(|hub| hub.play(&key, conn.id, outbox, chunk_size, opts, &mut wake)) {
+        Ok(()) => {
+            log(clog(conn), NGX_LOG_INFO, &format!("rtmp: play \"{}\" in \"{}\"", req.name, key.app));
+            conn.role = Role::Playing(key);
+        }
+        Err(_) => {
+            log(clog(conn), NGX_LOG_ERR, &format!("rtmp: stream not found \"{}\"", req.name));
+            conn.session.send_status(req.stream_id, "error", "NetStream.Play.StreamNotFound", "No such stream");
+            close_after_flush(conn);
+        }
+    }
+    true
+}
+
+/// Ends whatever the session was doing in the hub (closeStream, deleteStream, disconnect).
+pub fn leave(conn: &mut Conn) {
+    match std::mem::replace(&mut conn.role, Role::Idle) {
+        Role::Publishing(key) => {
+            log(clog(conn), NGX_LOG_INFO, &format!("rtmp: unpublish \"{}\"", key.name));
+            with_hub(|hub| hub.unpublish(&key, conn.id, &mut wake));
+        }
+        Role::Playing(key) => with_hub(|hub| hub.stop_playing(&key, conn.id)),
+        Role::Idle => {}
+    }
+}
+
+fn stream_key(conn: &Conn, name: &str) -> StreamKey {
+    let app = conn.app.as_ref().map(|a| a.info.app.clone()).unwrap_or_default();
+    StreamKey { server: conn.server_index, app, name: name.to_string() }
+}

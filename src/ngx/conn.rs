@@ -1,0 +1,421 @@
+//! The per-connection driver: socket bytes into the core session, session events into the
+//! hub, the player's outbox onto the socket with writev. Timers: handshake/connect timeout,
+//! ping and ping timeout, send timeout.
+use super::access_log;
+use super::app::{self, App};
+use super::conf::RtmpConfCtx;
+use super::ffi::log;
+use super::ngx_rtmp_core_module::{core_srv_conf, CoreSrvConf};
+use super::worker::{next_session_id, with_hub, with_scratch};
+use bytes::Bytes;
+use ngx_rtmp_core::hub::{FrameKind, Outbox, OutboxLimits, SharedOutbox, StreamKey};
+use ngx_rtmp_core::protocol::{ServerSession, SessionConfig, SessionEvent};
+use nginx_sys::{
+    ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO,
+};
+use std::net::IpAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::addr_of_mut;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Role {
+    Idle,
+    Publishing(StreamKey),
+    Playing(StreamKey),
+}
+
+pub struct Conn {
+    pub c: *mut ngx_connection_t,
+    pub id: u64,
+    pub srv: *mut RtmpConfCtx,
+    pub server_index: usize,
+    pub addr: Option<IpAddr>,
+    pub session: ServerSession,
+    events: Vec<SessionEvent>,
+    pub outbox: SharedOutbox,
+    pub app: Option<App>,
+    pub role: Role,
+    ping: ngx_event_t,
+    timeout: ngx_msec_t,
+    ping_interval: ngx_msec_t,
+    ping_timeout: ngx_msec_t,
+    last_input: ngx_msec_t,
+    pub started: ngx_msec_t,
+    pub log_entry: access_log::Entry,
+    closing: bool,
+}
+
+pub fn now() -> ngx_msec_t {
+    // SAFETY: nginx updates ngx_current_msec in the worker's own thread.
+    unsafe { nginx_sys::ngx_current_msec }
+}
+
+fn peer_addr(c: *mut ngx_connection_t) -> Option<IpAddr> {
+    // SAFETY: c->sockaddr points at c->socklen bytes of the peer's address.
+    unsafe {
+        let sa = (*c).sockaddr;
+        if sa.is_null() {
+            return None;
+        }
+        match i32::from((*sa).sa_family) {
+            libc::AF_INET => {
+                let sin = &*(sa as *const libc::sockaddr_in);
+                Some(IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()))
+            }
+            libc::AF_INET6 => {
+                let sin6 = &*(sa as *const libc::sockaddr_in6);
+                Some(IpAddr::from(sin6.sin6_addr.s6_addr))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Runs an event handler body; a panic closes the connection instead of unwinding into nginx.
+fn guarded(c: *mut ngx_connection_t, what: &str, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        // SAFETY: c is the connection the handler was called for; the panic left it open.
+        let clog = unsafe { (*c).log };
+        log(clog, NGX_LOG_ERR, &format!("rtmp: internal error in {what}, closing connection"));
+        // SAFETY: as above; c->data is still our Conn (close_connection clears it).
+        unsafe { close_connection(c) };
+    }
+}
+
+/// The listening socket's handler: a new RTMP connection.
+pub unsafe extern "C" fn ngx_rtmp_init_connection(c: *mut ngx_connection_t) {
+    guarded(c, "accept", || {
+        // SAFETY: nginx hands us an accepted connection whose listening->servers is the
+        // server context open_listeners stored.
+        unsafe { init_connection(c) }
+    });
+}
+
+unsafe fn init_connection(c: *mut ngx_connection_t) {
+    // SAFETY: see ngx_rtmp_init_connection.
+    unsafe {
+        let srv = (*(*c).listening).servers as *mut RtmpConfCtx;
+        let cscf: &CoreSrvConf = core_srv_conf(&*srv);
+        (*(*c).log).connection = (*c).number;
+        let id = next_session_id();
+        let chunk_size = cscf.chunk_size.unwrap_or(4096) as u32;
+        let session = ServerSession::new(SessionConfig {
+            chunk_size,
+            ack_window: cscf.ack_window.unwrap_or(5_000_000) as u32,
+            max_message: cscf.max_message.unwrap_or(1 << 20) as u32,
+            max_streams: cscf.max_streams.unwrap_or(32) as u32,
+        });
+        let conn = Box::new(Conn {
+            c,
+            id,
+            srv,
+            server_index: cscf.index,
+            addr: peer_addr(c),
+            session,
+            events: Vec::new(),
+            outbox: Outbox::shared(0, OutboxLimits::default()),
+            app: None,
+            role: Role::Idle,
+            ping: std::mem::zeroed(),
+            timeout: cscf.timeout.unwrap_or(60_000) as ngx_msec_t,
+            ping_interval: cscf.ping.unwrap_or(60_000) as ngx_msec_t,
+            ping_timeout: cscf.ping_timeout.unwrap_or(30_000) as ngx_msec_t,
+            last_input: now(),
+            started: now(),
+            log_entry: access_log::Entry::default(),
+            closing: false,
+        });
+        let conn = Box::into_raw(conn);
+        (*conn).outbox.borrow_mut().token = conn as usize;
+        (*c).data = conn as *mut std::ffi::c_void;
+        let ping = addr_of_mut!((*conn).ping);
+        (*ping).handler = Some(ping_handler);
+        (*ping).data = c as *mut std::ffi::c_void;
+        (*ping).log = (*c).log;
+        (*ping).set_cancelable(1);
+
+        log((*c).log, NGX_LOG_INFO, &format!("rtmp: client connected from {}", super::ffi::ngx_str(&(*c).addr_text)));
+        nginx_sys::ngx_tcp_nodelay(c);
+        (*(*c).read).handler = Some(read_handler);
+        (*(*c).write).handler = Some(write_handler);
+        nginx_sys::ngx_add_timer((*c).read, (*conn).timeout);
+        if (*(*c).read).ready() != 0 {
+            read_handler((*c).read);
+        } else if nginx_sys::ngx_handle_read_event((*c).read, 0) != nginx_sys::NGX_OK as isize {
+            close_connection(c);
+        }
+    }
+}
+
+/// # Safety
+/// `c` must be a live RTMP connection whose `data` is its `Conn`.
+unsafe fn conn_of<'a>(c: *mut ngx_connection_t) -> &'a mut Conn {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &mut *((*c).data as *mut Conn) }
+}
+
+unsafe extern "C" fn read_handler(rev: *mut ngx_event_t) {
+    // SAFETY: a connection's read event carries the connection in data.
+    let c = unsafe { (*rev).data as *mut ngx_connection_t };
+    guarded(c, "read", || {
+        // SAFETY: c is live; nginx calls handlers only for open connections.
+        unsafe { on_read(c, rev) }
+    });
+}
+
+unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
+    // SAFETY: see read_handler.
+    unsafe {
+        let conn = conn_of(c);
+        if (*c).close() != 0 {
+            log((*c).log, NGX_LOG_INFO, "rtmp: closing connection, worker is shutting down");
+            close_connection(c);
+            return;
+        }
+        if (*rev).timedout() != 0 {
+            log((*c).log, NGX_LOG_INFO, "rtmp: client timed out");
+            close_connection(c);
+            return;
+        }
+        // Bounded work per event so one busy publisher cannot starve the worker.
+        for _ in 0..16 {
+            let n = with_scratch(|buf| {
+                let n = ((*c).recv.unwrap())(c, buf.as_mut_ptr(), buf.len());
+                if n > 0 {
+                    let r = conn.session.handle_input(&buf[..n as usize], &mut conn.events);
+                    (n, r)
+                } else {
+                    (n, Ok(()))
+                }
+            });
+            match n {
+                (n, _) if n == nginx_sys::NGX_AGAIN as isize => break,
+                (n, _) if n <= 0 => {
+                    log((*c).log, NGX_LOG_INFO, "rtmp: client closed connection");
+                    close_connection(c);
+                    return;
+                }
+                (_, Err(e)) => {
+                    log((*c).log, NGX_LOG_ERR, &format!("rtmp: {e}, closing connection"));
+                    close_connection(c);
+                    return;
+                }
+                (_, Ok(())) => {
+                    conn.last_input = now();
+                    if !process_events(conn) {
+                        close_connection(c);
+                        return;
+                    }
+                }
+            }
+            if (*rev).ready() == 0 {
+                break;
+            }
+        }
+        if (*rev).ready() != 0 {
+            nginx_sys::ngx_post_event(rev, addr_of_mut!(nginx_sys::ngx_posted_events));
+        } else if nginx_sys::ngx_handle_read_event(rev, 0) != nginx_sys::NGX_OK as isize {
+            close_connection(c);
+            return;
+        }
+        if conn.session.handshake_done() && conn.app.is_some() && (*rev).timer_set() != 0 {
+            // Past connect, liveness is the ping's job.
+            nginx_sys::ngx_del_timer(rev);
+        }
+        flush(c);
+    }
+}
+
+/// Handles what the session reported; false closes the connection.
+fn process_events(conn: &mut Conn) -> bool {
+    let mut events = std::mem::take(&mut conn.events);
+    let mut ok = true;
+    for ev in events.drain(..) {
+        if !ok {
+            break;
+        }
+        ok = match ev {
+            SessionEvent::Connect(info) => app::on_connect(conn, info),
+            SessionEvent::Publish(req) => app::on_publish(conn, req),
+            SessionEvent::Play(req) => app::on_play(conn, req),
+            SessionEvent::CloseStream { .. } => {
+                app::leave(conn);
+                true
+            }
+            SessionEvent::Audio { timestamp, payload } => media(conn, FrameKind::Audio, timestamp, payload),
+            SessionEvent::Video { timestamp, payload } => media(conn, FrameKind::Video, timestamp, payload),
+            SessionEvent::Data { timestamp, payload } => media(conn, FrameKind::Data, timestamp, payload),
+        };
+        move_session_output(conn);
+    }
+    conn.events = events;
+    ok
+}
+
+fn media(conn: &mut Conn, kind: FrameKind, timestamp: u32, payload: Bytes) -> bool {
+    if let Role::Publishing(key) = &conn.role {
+        with_hub(|hub| hub.frame(key, kind, timestamp, payload, &mut wake));
+    }
+    true
+}
+
+/// Queues the session's own output (handshake, control, commands) before anything the hub
+/// adds next, so a player sees its Play.Start before the first frame.
+pub fn move_session_output(conn: &mut Conn) {
+    let mut o = conn.outbox.borrow_mut();
+    while let Some(b) = conn.session.take_output() {
+        o.push_control(b);
+    }
+}
+
+/// The hub's wake-up: schedule a write on the player's connection.
+pub fn wake(token: usize) {
+    let conn = token as *mut Conn;
+    // SAFETY: tokens are Conn pointers of players still subscribed (they unsubscribe before
+    // their Conn is freed); posting an event only links it into nginx's queue.
+    unsafe {
+        let c = (*conn).c;
+        let wev = (*c).write;
+        if (*wev).posted() == 0 {
+            nginx_sys::ngx_post_event(wev, addr_of_mut!(nginx_sys::ngx_posted_events));
+        }
+    }
+}
+
+unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
+    // SAFETY: a connection's write event carries the connection in data.
+    let c = unsafe { (*wev).data as *mut ngx_connection_t };
+    guarded(c, "write", || {
+        // SAFETY: c is live.
+        unsafe {
+            if (*wev).timedout() != 0 {
+                log((*c).log, NGX_LOG_INFO, "rtmp: client send timed out");
+                close_connection(c);
+                return;
+            }
+            flush(c);
+        }
+    });
+}
+
+/// Writes as much of the outbox as the socket takes; arms the write event for the rest.
+unsafe fn flush(c: *mut ngx_connection_t) {
+    // SAFETY: c is a live RTMP connection.
+    unsafe {
+        let conn = conn_of(c);
+        move_session_output(conn);
+        let wev = (*c).write;
+        loop {
+            let mut o = conn.outbox.borrow_mut();
+            if let Some(why) = o.fatal {
+                drop(o);
+                log((*c).log, NGX_LOG_ERR, &format!("rtmp: {why}, closing connection"));
+                close_connection(c);
+                return;
+            }
+            if o.is_empty() {
+                o.wake_pending = false;
+                drop(o);
+                if (*wev).timer_set() != 0 {
+                    nginx_sys::ngx_del_timer(wev);
+                }
+                if conn.closing {
+                    close_connection(c);
+                }
+                return;
+            }
+            let iov: Vec<libc::iovec> = o
+                .slices(64)
+                .map(|s| libc::iovec { iov_base: s.as_ptr() as *mut _, iov_len: s.len() })
+                .collect();
+            let n = libc::writev((*c).fd, iov.as_ptr(), iov.len() as i32);
+            if n > 0 {
+                o.consume(n as usize);
+                continue;
+            }
+            let err = std::io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EAGAIN) => {
+                    drop(o);
+                    (*wev).set_ready(0);
+                    nginx_sys::ngx_add_timer(wev, conn.timeout);
+                    if nginx_sys::ngx_handle_write_event(wev, 0) != nginx_sys::NGX_OK as isize {
+                        close_connection(c);
+                    }
+                    return;
+                }
+                _ => {
+                    drop(o);
+                    log((*c).log, NGX_LOG_INFO, &format!("rtmp: send failed: {err}"));
+                    close_connection(c);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Sends what is queued (an error status, say), then closes.
+pub fn close_after_flush(conn: &mut Conn) {
+    conn.closing = true;
+}
+
+/// Starts the ping cycle once the client is connected to an application.
+pub fn start_ping(conn: &mut Conn) {
+    if conn.ping_interval > 0 {
+        // SAFETY: the ping event lives inside the boxed Conn, which outlives its timer.
+        unsafe { nginx_sys::ngx_add_timer(addr_of_mut!(conn.ping), conn.ping_interval) };
+    }
+}
+
+unsafe extern "C" fn ping_handler(ev: *mut ngx_event_t) {
+    // SAFETY: the ping event's data is its connection.
+    let c = unsafe { (*ev).data as *mut ngx_connection_t };
+    guarded(c, "ping", || {
+        // SAFETY: the timer is deleted when the connection closes, so c is live.
+        unsafe {
+            let conn = conn_of(c);
+            if conn.session.ping_outstanding() && now().wrapping_sub(conn.last_input) >= conn.ping_timeout {
+                log((*c).log, NGX_LOG_INFO, "rtmp: ping timed out, closing connection");
+                close_connection(c);
+                return;
+            }
+            if now().wrapping_sub(conn.last_input) >= conn.ping_interval {
+                conn.session.send_ping(now() as u32);
+                nginx_sys::ngx_add_timer(ev, conn.ping_timeout.max(1));
+            } else {
+                nginx_sys::ngx_add_timer(ev, conn.ping_interval);
+            }
+            flush(c);
+        }
+    });
+}
+
+/// Leaves the hub, writes the access log line, frees the session and closes the socket.
+///
+/// # Safety
+/// `c` must be a live RTMP connection; it is gone afterwards.
+pub unsafe fn close_connection(c: *mut ngx_connection_t) {
+    // SAFETY: guaranteed by the caller; c->data is cleared so a second call is a no-op.
+    unsafe {
+        let conn = (*c).data as *mut Conn;
+        if conn.is_null() {
+            return;
+        }
+        (*c).data = std::ptr::null_mut();
+        let mut conn = Box::from_raw(conn);
+        app::leave(&mut conn);
+        access_log::write(&conn);
+        if conn.ping.timer_set() != 0 {
+            nginx_sys::ngx_del_timer(addr_of_mut!(conn.ping));
+        }
+        if conn.ping.posted() != 0 {
+            nginx_sys::ngx_delete_posted_event(addr_of_mut!(conn.ping));
+        }
+        drop(conn);
+        let pool = (*c).pool;
+        nginx_sys::ngx_close_connection(c);
+        nginx_sys::ngx_destroy_pool(pool);
+    }
+}
