@@ -1,1 +1,6 @@
 //! Typed settings and the parsing of directive values, with nginx-style error text.
+
+pub mod error;
+pub mod values;
+
+pub use error::ConfError;
