@@ -4,3 +4,4 @@ pub mod error;
 pub mod values;
 
 pub use error::ConfError;
+pub mod access;
