@@ -5,3 +5,4 @@ pub mod values;
 
 pub use error::ConfError;
 pub mod access;
+pub mod record;
