@@ -1,6 +1,9 @@
 //! FLV audio/video/data payloads: what a frame is (keyframe, sequence header), codec facts.
 
+pub mod aac;
 pub mod amf0_scan;
+pub mod avc;
+pub mod bits;
 pub mod codec;
 pub mod flv;
 pub mod metadata;
