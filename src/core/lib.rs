@@ -4,6 +4,7 @@
 //! repository root) drives it; unit tests and fuzzers drive it without nginx.
 #![forbid(unsafe_code)]
 
+pub mod accesslog;
 pub mod config;
 pub mod hub;
 pub mod media;

@@ -1,7 +1,7 @@
 //! The per-connection driver: socket bytes into the core session, session events into the
 //! hub, the player's outbox onto the socket with writev. Timers: handshake/connect timeout,
 //! ping and ping timeout, send timeout.
-use super::access_log;
+use super::ngx_rtmp_log_module as access_log;
 use super::app::{self, App};
 use super::conf::RtmpConfCtx;
 use super::ffi::log;

@@ -1,1 +1,19 @@
-pub mod modules;
+//! The nginx shell: module tables, directives, the connection driver. All `unsafe` lives here.
+#![allow(non_upper_case_globals)]
+
+mod app;
+mod conf;
+mod conn;
+mod deferred;
+mod ffi;
+mod listen;
+mod modules;
+mod ngx_rtmp;
+mod ngx_rtmp_access_module;
+mod ngx_rtmp_auto_push_module;
+mod ngx_rtmp_core_module;
+mod ngx_rtmp_live_module;
+mod ngx_rtmp_log_module;
+mod ngx_rtmp_stat_module;
+mod values;
+mod worker;

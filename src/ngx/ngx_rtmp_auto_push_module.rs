@@ -1,0 +1,114 @@
+//! `rtmp_auto_push`, `rtmp_auto_push_reconnect`, `rtmp_socket_dir`: top-level nginx directives
+//! (outside `rtmp {}`), so this is a core module with a conf of its own. Its `create_conf` runs
+//! first in every configuration read and its `init_conf` last, which is where the start-up
+//! warning about accepted-but-inactive directives is logged.
+use super::deferred;
+use super::ffi::{conf_args, conf_emerg, log, NGX_CONF_ERROR, NGX_CONF_OK};
+use ngx_rtmp_core::config::values::{parse_flag, parse_msec};
+use nginx_sys::{
+    ngx_command_t, ngx_conf_t, ngx_core_module_t, ngx_cycle_t, ngx_module_t, ngx_uint_t,
+    NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CORE_MODULE, NGX_DIRECT_CONF, NGX_LOG_WARN, NGX_MAIN_CONF,
+};
+use std::ffi::{c_char, c_void};
+use std::ptr::{addr_of_mut, null_mut};
+
+#[derive(Default)]
+pub struct AutoPushConf {
+    pub auto_push: Option<bool>,
+    pub reconnect: Option<u64>,
+    pub socket_dir: Option<String>,
+}
+
+unsafe extern "C" fn create_conf(cycle: *mut ngx_cycle_t) -> *mut c_void {
+    deferred::reset();
+    // SAFETY: the cycle pool lives as long as this configuration.
+    let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cycle).pool) };
+    pool.allocate(AutoPushConf::default()) as *mut c_void
+}
+
+unsafe extern "C" fn init_conf(cycle: *mut ngx_cycle_t, _conf: *mut c_void) -> *mut c_char {
+    let names = deferred::take();
+    if !names.is_empty() {
+        // SAFETY: the cycle's log is valid while the configuration is being initialised.
+        let clog = unsafe { (*cycle).log };
+        log(
+            clog,
+            NGX_LOG_WARN,
+            &format!(
+                "rtmp: these directives are accepted but have no effect yet in this version: {}",
+                names.join(", ")
+            ),
+        );
+    }
+    NGX_CONF_OK
+}
+
+unsafe extern "C" fn set(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+    let args = conf_args(cf);
+    // SAFETY: NGX_DIRECT_CONF: nginx passes the conf create_conf made.
+    let c = unsafe { &mut *(conf as *mut AutoPushConf) };
+    let (name, value) = (args[0].as_str(), args.get(1).map(String::as_str).unwrap_or(""));
+    let r = match name {
+        "rtmp_auto_push" => parse_flag(name, value).map(|v| c.auto_push.replace(v).is_some()),
+        "rtmp_auto_push_reconnect" => parse_msec(name, value).map(|v| c.reconnect.replace(v).is_some()),
+        _ => Ok(c.socket_dir.replace(value.to_string()).is_some()),
+    };
+    match r {
+        Ok(false) => {
+            deferred::note(name);
+            NGX_CONF_OK
+        }
+        Ok(true) => {
+            conf_emerg(cf, &format!("\"{name}\" directive is duplicate"));
+            NGX_CONF_ERROR
+        }
+        Err(e) => {
+            conf_emerg(cf, &e.to_string());
+            NGX_CONF_ERROR
+        }
+    }
+}
+
+const MAIN: ngx_uint_t = (NGX_MAIN_CONF | NGX_DIRECT_CONF) as ngx_uint_t;
+
+static mut NGX_RTMP_AUTO_PUSH_COMMANDS: [ngx_command_t; 4] = [
+    ngx_command_t {
+        name: ngx::ngx_string!("rtmp_auto_push"),
+        type_: MAIN | NGX_CONF_FLAG as ngx_uint_t,
+        set: Some(set),
+        conf: 0,
+        offset: 0,
+        post: null_mut(),
+    },
+    ngx_command_t {
+        name: ngx::ngx_string!("rtmp_auto_push_reconnect"),
+        type_: MAIN | NGX_CONF_TAKE1 as ngx_uint_t,
+        set: Some(set),
+        conf: 0,
+        offset: 0,
+        post: null_mut(),
+    },
+    ngx_command_t {
+        name: ngx::ngx_string!("rtmp_socket_dir"),
+        type_: MAIN | NGX_CONF_TAKE1 as ngx_uint_t,
+        set: Some(set),
+        conf: 0,
+        offset: 0,
+        post: null_mut(),
+    },
+    ngx_command_t::empty(),
+];
+
+static mut NGX_RTMP_AUTO_PUSH_MODULE_CTX: ngx_core_module_t = ngx_core_module_t {
+    name: ngx::ngx_string!("rtmp_auto_push"),
+    create_conf: Some(create_conf),
+    init_conf: Some(init_conf),
+};
+
+#[no_mangle]
+pub static mut ngx_rtmp_auto_push_module: ngx_module_t = ngx_module_t {
+    ctx: addr_of_mut!(NGX_RTMP_AUTO_PUSH_MODULE_CTX) as *mut c_void,
+    commands: addr_of_mut!(NGX_RTMP_AUTO_PUSH_COMMANDS) as *mut ngx_command_t,
+    type_: NGX_CORE_MODULE as ngx_uint_t,
+    ..ngx_module_t::default()
+};
