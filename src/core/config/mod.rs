@@ -6,3 +6,4 @@ pub mod values;
 pub use error::ConfError;
 pub mod access;
 pub mod record;
+pub mod relay;
