@@ -5,5 +5,6 @@ pub mod values;
 
 pub use error::ConfError;
 pub mod access;
+pub mod listen;
 pub mod record;
 pub mod relay;
