@@ -185,7 +185,15 @@ mod tests {
 
     #[test]
     fn urls() {
-        let cases: &[(&str, Scheme, &str, u16, Option<&str>, Option<&str>)] = &[
+        type Case = (
+            &'static str,
+            Scheme,
+            &'static str,
+            u16,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let cases: &[Case] = &[
             (
                 "rtmp://example.com",
                 Scheme::Rtmp,
