@@ -1,9 +1,11 @@
 //! Typed settings and the parsing of directive values, with nginx-style error text.
 
+pub mod access;
 pub mod error;
+pub mod exec;
+pub mod listen;
+pub mod record;
+pub mod relay;
 pub mod values;
 
 pub use error::ConfError;
-pub mod access;
-pub mod listen;
-pub mod record;

@@ -48,7 +48,8 @@ mod tests {
 
     #[test]
     fn table() {
-        let cases: &[(&[&str], Result<(u32, Vec<String>), &str>)] = &[
+        type Want = Result<(u32, Vec<String>), &'static str>;
+        let cases: &[(&[&str], Want)] = &[
             (&["off"], Ok((RECORD_OFF, vec![]))),
             (&["all"], Ok((RECORD_AUDIO | RECORD_VIDEO, vec![]))),
             (
