@@ -2,7 +2,7 @@
 //! (rtmp{} → server{} → application{}), typed conf structs created in nginx pools and merged
 //! down, and one generic directive handler that hands parsed arguments to a typed setter.
 use super::ffi::{conf_args, conf_emerg, NGX_CONF_ERROR, NGX_CONF_OK};
-use nginx_sys::{ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t};
+use nginx_sys::{ngx_command_t, ngx_conf_t, ngx_uint_t};
 use std::ffi::{c_char, c_void};
 use std::mem::offset_of;
 
@@ -150,6 +150,57 @@ pub unsafe fn conf_at<'a, T>(arr: *mut *mut c_void, ctx_index: usize) -> &'a mut
     unsafe { &mut *(*arr.add(ctx_index) as *mut T) }
 }
 
-pub fn empty_str() -> ngx_str_t {
-    ngx_str_t { len: 0, data: std::ptr::null_mut() }
+/// Stores a setting whose effect comes in a later release; it is named in the start-up warning.
+pub fn later<T>(slot: &mut Option<T>, d: &Directive, v: T) -> Result<(), String> {
+    super::deferred::note(&d.name);
+    d.set_once(slot, v)
 }
+
+/// Builds an RTMP module static from its ctx and command table.
+macro_rules! rtmp_module {
+    ($ctx:expr, $commands:expr) => {
+        nginx_sys::ngx_module_t {
+            ctx: &$ctx as *const $crate::ngx::conf::RtmpModuleCtx as *mut std::ffi::c_void,
+            commands: std::ptr::addr_of_mut!($commands) as *mut nginx_sys::ngx_command_t,
+            type_: $crate::ngx::conf::NGX_RTMP_MODULE,
+            ..nginx_sys::ngx_module_t::default()
+        }
+    };
+}
+pub(crate) use rtmp_module;
+
+/// An RTMP module ctx with only application-level conf of type T.
+macro_rules! app_conf_ctx {
+    ($t:ty) => {
+        $crate::ngx::conf::RtmpModuleCtx {
+            create_main_conf: None,
+            create_srv_conf: None,
+            merge_srv_conf: None,
+            create_app_conf: Some($crate::ngx::conf::create_conf::<$t>),
+            merge_app_conf: Some($crate::ngx::conf::merge_conf::<$t>),
+        }
+    };
+}
+pub(crate) use app_conf_ctx;
+
+/// A setter that parses the value with `$parse` and keeps it for a later release.
+macro_rules! later_set {
+    ($t:ty, $field:ident, $parse:expr) => {
+        |c: &mut $t, d: &$crate::ngx::conf::Directive| {
+            let v = $parse(d)?;
+            $crate::ngx::conf::later(&mut c.$field, d, v)
+        }
+    };
+}
+pub(crate) use later_set;
+
+/// A setter that parses the value with `$parse` and stores it (active now).
+macro_rules! set {
+    ($t:ty, $field:ident, $parse:expr) => {
+        |c: &mut $t, d: &$crate::ngx::conf::Directive| {
+            let v = $parse(d)?;
+            d.set_once(&mut c.$field, v)
+        }
+    };
+}
+pub(crate) use set;

@@ -19,7 +19,7 @@ pub struct ListenSpec {
 pub fn add_listen(cf: *mut ngx_conf_t, ctx: &RtmpConfCtx) -> Result<(), String> {
     let args = conf_args(cf);
     let addr = args.get(1).cloned().unwrap_or_default();
-    let opts_args: Vec<&str> = args.iter().skip(2).map(String::as_str).collect();
+    let opts_args: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     let opts = parse_listen_opts(&opts_args).map_err(|e| e.to_string())?;
     if opts.ssl {
         return Err("the \"ssl\" parameter of \"listen\" is not supported yet".into());

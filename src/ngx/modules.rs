@@ -5,14 +5,19 @@ use super::ngx_rtmp::ngx_rtmp_module;
 use super::ngx_rtmp_access_module::ngx_rtmp_access_module;
 use super::ngx_rtmp_auto_push_module::ngx_rtmp_auto_push_module;
 use super::ngx_rtmp_core_module::ngx_rtmp_core_module;
+use super::ngx_rtmp_exec_module::ngx_rtmp_exec_module;
+use super::ngx_rtmp_hls_module::ngx_rtmp_hls_module;
 use super::ngx_rtmp_live_module::ngx_rtmp_live_module;
 use super::ngx_rtmp_log_module::ngx_rtmp_log_module;
+use super::ngx_rtmp_notify_module::ngx_rtmp_notify_module;
+use super::ngx_rtmp_record_module::ngx_rtmp_record_module;
+use super::ngx_rtmp_relay_module::ngx_rtmp_relay_module;
 use super::ngx_rtmp_stat_module::{ngx_rtmp_control_module, ngx_rtmp_stat_module};
 use nginx_sys::ngx_module_t;
 use std::ffi::c_char;
 use std::ptr::{addr_of, null};
 
-const N: usize = 9;
+const N: usize = 14;
 
 #[no_mangle]
 pub static mut ngx_modules: [*const ngx_module_t; N] = [
@@ -22,6 +27,11 @@ pub static mut ngx_modules: [*const ngx_module_t; N] = [
     addr_of!(ngx_rtmp_access_module),
     addr_of!(ngx_rtmp_live_module),
     addr_of!(ngx_rtmp_log_module),
+    addr_of!(ngx_rtmp_record_module),
+    addr_of!(ngx_rtmp_hls_module),
+    addr_of!(ngx_rtmp_relay_module),
+    addr_of!(ngx_rtmp_exec_module),
+    addr_of!(ngx_rtmp_notify_module),
     addr_of!(ngx_rtmp_stat_module),
     addr_of!(ngx_rtmp_control_module),
     null(),
@@ -35,6 +45,11 @@ pub static mut ngx_module_names: [*const c_char; N] = [
     c"ngx_rtmp_access_module".as_ptr(),
     c"ngx_rtmp_live_module".as_ptr(),
     c"ngx_rtmp_log_module".as_ptr(),
+    c"ngx_rtmp_record_module".as_ptr(),
+    c"ngx_rtmp_hls_module".as_ptr(),
+    c"ngx_rtmp_relay_module".as_ptr(),
+    c"ngx_rtmp_exec_module".as_ptr(),
+    c"ngx_rtmp_notify_module".as_ptr(),
     c"ngx_rtmp_stat_module".as_ptr(),
     c"ngx_rtmp_control_module".as_ptr(),
     null(),

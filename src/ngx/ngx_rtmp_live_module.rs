@@ -1,6 +1,5 @@
 //! `live` and the live-stream settings of an application.
-use super::conf::{create_conf, directive, merge_conf, Conf, Directive, RtmpConfCtx, RtmpModuleCtx, APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MSA};
-use super::deferred;
+use super::conf::{app_conf_ctx, directive, later, rtmp_module, Conf, Directive, RtmpConfCtx, RtmpModuleCtx, APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MSA};
 use super::values::{flag, msec, number};
 use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_TAKE1};
 use std::ffi::c_void;
@@ -42,12 +41,6 @@ impl Conf for LiveAppConf {
     }
 }
 
-/// A setting parsed and kept, whose effect comes later: it is named in the start-up warning.
-fn later<T>(slot: &mut Option<T>, d: &Directive, v: T) -> Result<(), String> {
-    deferred::note(&d.name);
-    d.set_once(slot, v)
-}
-
 fn set_meta(c: &mut LiveAppConf, d: &Directive) -> Result<(), String> {
     match d.value() {
         // Metadata always passes through as the publisher sent it, which is `meta copy`.
@@ -77,21 +70,11 @@ static mut NGX_RTMP_LIVE_COMMANDS: [ngx_command_t; 13] = [
     ngx_command_t::empty(),
 ];
 
-static NGX_RTMP_LIVE_MODULE_CTX: RtmpModuleCtx = RtmpModuleCtx {
-    create_main_conf: None,
-    create_srv_conf: None,
-    merge_srv_conf: None,
-    create_app_conf: Some(create_conf::<LiveAppConf>),
-    merge_app_conf: Some(merge_conf::<LiveAppConf>),
-};
+static NGX_RTMP_LIVE_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(LiveAppConf);
 
 #[no_mangle]
-pub static mut ngx_rtmp_live_module: ngx_module_t = ngx_module_t {
-    ctx: &NGX_RTMP_LIVE_MODULE_CTX as *const RtmpModuleCtx as *mut c_void,
-    commands: addr_of_mut!(NGX_RTMP_LIVE_COMMANDS) as *mut ngx_command_t,
-    type_: NGX_RTMP_MODULE,
-    ..ngx_module_t::default()
-};
+pub static mut ngx_rtmp_live_module: ngx_module_t =
+    rtmp_module!(NGX_RTMP_LIVE_MODULE_CTX, NGX_RTMP_LIVE_COMMANDS);
 
 pub fn live_conf(ctx: &RtmpConfCtx) -> &LiveAppConf {
     // SAFETY: ctx is an application context of the running cycle, made with this module's

@@ -28,7 +28,7 @@ unsafe extern "C" fn set_stat(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, _co
     check_words(cf, &["all", "global", "live", "clients", "play"])
 }
 
-unsafe extern "C" fn set_stylesheet(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, _conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn set_stylesheet(_cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, _conf: *mut c_void) -> *mut c_char {
     deferred::note("rtmp_stat_stylesheet");
     NGX_CONF_OK
 }

@@ -99,4 +99,7 @@ impl ServerSession {
     pub fn bytes_in(&self) -> u64 {
         0
     }
+    pub fn bytes_out(&self) -> u64 {
+        0
+    }
 }

@@ -1,0 +1,56 @@
+//! `push`, `pull` and the relay settings: parsed, checked and kept with nginx-rtmp-module's
+//! syntax (plus `rtmps://`); the relays themselves come with the relay release.
+use super::conf::{app_conf_ctx, directive, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA};
+use super::values::{flag, msec};
+use ngx_rtmp_core::config::relay::{parse_push, RelayTarget};
+use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1};
+
+#[derive(Default)]
+pub struct RelayAppConf {
+    pub pushes: Vec<RelayTarget>,
+    pub pulls: Vec<RelayTarget>,
+    pub push_reconnect: Option<u64>,
+    pub pull_reconnect: Option<u64>,
+    pub session_relay: Option<bool>,
+    pub buffer: Option<u64>,
+}
+
+impl Conf for RelayAppConf {
+    fn merge(&mut self, p: &Self) -> Result<(), String> {
+        self.push_reconnect = self.push_reconnect.or(p.push_reconnect).or(Some(3000));
+        self.pull_reconnect = self.pull_reconnect.or(p.pull_reconnect).or(Some(3000));
+        self.session_relay = self.session_relay.or(p.session_relay);
+        self.buffer = self.buffer.or(p.buffer).or(Some(5000));
+        Ok(())
+    }
+}
+
+fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
+    let target = parse_push(&d.name, &d.values()).map_err(|e| e.to_string())?;
+    super::deferred::note(&d.name);
+    if d.name == "push" {
+        c.pushes.push(target);
+    } else {
+        c.pulls.push(target);
+    }
+    Ok(())
+}
+
+type R = RelayAppConf;
+const A1M: ngx_uint_t = RTMP_APP_CONF | NGX_CONF_1MORE as ngx_uint_t;
+const T1: ngx_uint_t = RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t;
+
+static mut NGX_RTMP_RELAY_COMMANDS: [ngx_command_t; 7] = [
+    directive!("push", A1M, APP_CONF_OFFSET, R, set_relay),
+    directive!("pull", A1M, APP_CONF_OFFSET, R, set_relay),
+    directive!("push_reconnect", T1, APP_CONF_OFFSET, R, later_set!(R, push_reconnect, msec)),
+    directive!("pull_reconnect", T1, APP_CONF_OFFSET, R, later_set!(R, pull_reconnect, msec)),
+    directive!("session_relay", RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t, APP_CONF_OFFSET, R, later_set!(R, session_relay, flag)),
+    directive!("relay_buffer", RTMP_MS | NGX_CONF_TAKE1 as ngx_uint_t, APP_CONF_OFFSET, R, later_set!(R, buffer, msec)),
+    ngx_command_t::empty(),
+];
+
+static NGX_RTMP_RELAY_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(RelayAppConf);
+
+#[no_mangle]
+pub static mut ngx_rtmp_relay_module: ngx_module_t = rtmp_module!(NGX_RTMP_RELAY_MODULE_CTX, NGX_RTMP_RELAY_COMMANDS);
