@@ -11,7 +11,9 @@ pub mod message;
 pub mod server_session;
 
 pub use chunk_reader::{ChunkError, ChunkReader};
-pub use chunk_writer::{encode_message, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_VIDEO};
+pub use chunk_writer::{
+    encode_message, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_VIDEO,
+};
 pub use message::RawMessage;
 pub use server_session::{
     ConnectInfo, PlayRequest, PublishRequest, ServerSession, SessionConfig, SessionError,
