@@ -737,11 +737,28 @@ fn write_fuzz_seeds() {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), data).unwrap();
     };
-    write("server_session", "publish", &publish);
-    write("server_session", "play", &play);
+    // server_session: the first byte picks the mode; even = raw bytes in 128-byte pieces,
+    // odd = a valid handshake first. chunk_reader: the first byte 0 keeps chunk size 128.
+    let with = |mode: u8, data: &[u8]| [&[mode][..], data].concat();
+    write("server_session", "publish_raw", &with(0xFE, &publish));
+    write("server_session", "play_raw", &with(0xFE, &play));
+    write(
+        "server_session",
+        "publish",
+        &with(0xFF, &publish[handshake_len..]),
+    );
+    write(
+        "server_session",
+        "play",
+        &with(0x01, &play[handshake_len..]),
+    );
     write("handshake", "publish", &publish[..handshake_len + 40]);
-    write("chunk_reader", "publish", &publish[handshake_len..]);
-    write("chunk_reader", "play", &play[handshake_len..]);
+    write(
+        "chunk_reader",
+        "publish",
+        &with(0, &publish[handshake_len..]),
+    );
+    write("chunk_reader", "play", &with(0, &play[handshake_len..]));
     let connect = Command {
         name: "connect".into(),
         transaction_id: 1.0,
