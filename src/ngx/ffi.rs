@@ -61,15 +61,17 @@ pub fn log(log: *mut nginx_sys::ngx_log_t, level: u32, msg: &str) {
     }
 }
 
-/// Copies `s` into the pool as an ngx_str_t (nginx keeps pointers into config text).
+/// Copies `s` into the pool as an ngx_str_t, NUL-terminated like nginx's own config strings
+/// (file names are handed to open(2) as they are).
 pub fn pool_str(pool: *mut nginx_sys::ngx_pool_t, s: &str) -> ngx_str_t {
-    // SAFETY: ngx_pnalloc returns len writable bytes or null.
+    // SAFETY: ngx_pnalloc returns len + 1 writable bytes or null.
     unsafe {
-        let p = nginx_sys::ngx_pnalloc(pool, s.len().max(1)) as *mut u8;
+        let p = nginx_sys::ngx_pnalloc(pool, s.len() + 1) as *mut u8;
         if p.is_null() {
             return ngx_str_t { len: 0, data: std::ptr::null_mut() };
         }
         std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
+        *p.add(s.len()) = 0;
         ngx_str_t { len: s.len(), data: p }
     }
 }

@@ -160,7 +160,7 @@ pub fn write(conn: &Conn) {
             "command" => command(e.played, e.published).to_string(),
             "name" => e.name.clone(),
             "args" => e.args.clone(),
-            "bytes_sent" => conn.session.bytes_out().to_string(),
+            "bytes_sent" => conn.outbox.borrow().bytes_out.to_string(),
             "bytes_received" => conn.session.bytes_in().to_string(),
             // SAFETY: nginx keeps this cached string current in the worker's thread.
             "time_local" => unsafe { ngx_str(&*addr_of_mut!(nginx_sys::ngx_cached_http_log_time)) },
