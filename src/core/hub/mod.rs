@@ -13,3 +13,6 @@ pub use outbox::{Outbox, OutboxLimits, SharedOutbox};
 pub use registry::{stream_name_problem, Hub, HubError, StreamKey, MAX_STREAM_NAME};
 pub use status::{status_message, user_control};
 pub use stream::{FrameKind, PlayOptions, StreamInfo};
+
+#[cfg(test)]
+mod tests;

@@ -656,7 +656,4 @@ mod tests {
             "chunk header announces a 16777215-byte message, max_message is 1048576"
         );
     }
-    pub fn bytes_out(&self) -> u64 {
-        0
-    }
 }
