@@ -427,6 +427,7 @@ impl ServerSession {
         self.state != State::Handshake
     }
 
+    /// Answers the pending `connect`; does nothing if no connect is pending.
     pub fn accept_connect(&mut self) {
         let State::ConnectPending {
             transaction_id,
@@ -458,6 +459,7 @@ impl ServerSession {
         self.state = State::Connected;
     }
 
+    /// Refuses the pending `connect`; later commands fail the session.
     pub fn reject_connect(&mut self, description: &str) {
         let State::ConnectPending { transaction_id, .. } = self.state else {
             return;
@@ -516,6 +518,7 @@ impl ServerSession {
         self.queue_user_control(event::STREAM_EOF, stream_id);
     }
 
+    /// Queues a ping; `ping_outstanding()` stays true until the peer answers.
     pub fn send_ping(&mut self, now_ms: u32) {
         self.queue_user_control(event::PING_REQUEST, now_ms);
         self.ping_outstanding = true;
@@ -554,6 +557,10 @@ impl ServerSession {
     }
 
     fn queue(&mut self, csid: u32, type_id: u8, stream_id: u32, body: &[u8]) {
+        // Chunks before S2 would corrupt the handshake the client is still reading.
+        if self.state == State::Handshake {
+            return;
+        }
         let bytes = encode_message(csid, 0, type_id, stream_id, body, self.out_chunk_size);
         self.output.push_back(bytes);
     }

@@ -413,6 +413,15 @@ fn acknowledgements_carry_the_total() {
 }
 
 #[test]
+fn nothing_is_queued_before_the_handshake_ends() {
+    let mut s = ServerSession::new(cfg());
+    s.send_ping(1);
+    s.send_status(1, "status", "x", "y");
+    assert_eq!(s.take_output(), None);
+    assert_eq!(s.bytes_out(), 0);
+}
+
+#[test]
 fn ping_both_ways() {
     let mut p = Pair::new();
     p.connect();
