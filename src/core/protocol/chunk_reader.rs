@@ -323,7 +323,9 @@ impl ChunkReader {
                 let payload = buf.split_to(body).freeze();
                 return Ok(Step::Message(st.message(payload)));
             }
-            let mut partial = BytesMut::with_capacity(h.length as usize);
+            // Grow with what actually arrives: a header announcing a large message must not
+            // reserve memory the peer never sends.
+            let mut partial = BytesMut::with_capacity((h.length as usize).min(PARTIAL_START));
             partial.extend_from_slice(buf.get(..body).unwrap_or_default());
             buf.advance(body);
             st.partial = Some(partial);
@@ -341,6 +343,9 @@ impl ChunkReader {
         Ok(Step::Consumed)
     }
 }
+
+/// Initial room for a message that spans chunks; it grows as its chunks arrive.
+const PARTIAL_START: usize = 64 * 1024;
 
 impl StreamState {
     fn message(&self, payload: Bytes) -> RawMessage {
