@@ -7,6 +7,11 @@ use ngx_rtmp_core::config::listen::{parse_listen_opts, ListenOpts};
 use nginx_sys::{ngx_conf_t, ngx_sockaddr_t, ngx_url_t, socklen_t};
 use std::mem::zeroed;
 
+/// The accept handler as the listening sockets hold it, to recognise ours.
+pub fn ngx_rtmp_init_connection_ptr() -> unsafe extern "C" fn(*mut nginx_sys::ngx_connection_t) {
+    ngx_rtmp_init_connection
+}
+
 pub struct ListenSpec {
     pub sockaddr: ngx_sockaddr_t,
     pub socklen: socklen_t,
@@ -87,10 +92,9 @@ pub fn open_listeners(cf: *mut ngx_conf_t, cmcf: &mut CoreMainConf) -> bool {
                 ls.set_ipv6only(v6only as u32);
             }
             if l.opts.reuseport {
+                // One socket with SO_REUSEPORT, not one per worker: worker 0 serves RTMP
+                // (see ngx_rtmp_init_process), so per-worker clones would strand connections.
                 ls.set_reuseport(1);
-                if nginx_sys::ngx_clone_listening((*cf).cycle, ls) != nginx_sys::NGX_OK as isize {
-                    return false;
-                }
             }
         }
     }

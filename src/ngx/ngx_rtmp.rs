@@ -37,8 +37,36 @@ pub static mut ngx_rtmp_module: ngx_module_t = ngx_module_t {
     ctx: addr_of_mut!(NGX_RTMP_MODULE_CTX) as *mut c_void,
     commands: addr_of_mut!(NGX_RTMP_COMMANDS) as *mut ngx_command_t,
     type_: NGX_CORE_MODULE as ngx_uint_t,
+    init_process: Some(ngx_rtmp_init_process),
     ..ngx_module_t::default()
 };
+
+/// Streams live in one worker's hub, so until streams are shared between workers, every RTMP
+/// connection goes to worker 0: the other workers take their RTMP listeners out of their
+/// event loop (http keeps every worker). A player then always finds its publisher.
+unsafe extern "C" fn ngx_rtmp_init_process(cycle: *mut nginx_sys::ngx_cycle_t) -> nginx_sys::ngx_int_t {
+    // SAFETY: called once in each worker after the event module added the listening events;
+    // cycle->listening holds nelts ngx_listening_t.
+    unsafe {
+        if nginx_sys::ngx_worker == 0 {
+            return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
+        }
+        let ls = (*cycle).listening.as_slice::<nginx_sys::ngx_listening_t>();
+        for l in ls {
+            if l.handler != Some(listen::ngx_rtmp_init_connection_ptr()) || l.connection.is_null() {
+                continue;
+            }
+            let rev = (*l.connection).read;
+            if (*rev).active() != 0 {
+                if let Some(del) = nginx_sys::ngx_event_actions.del {
+                    // NGX_READ_EVENT as nginx defines it for epoll builds (a macro bindgen cannot see).
+                    del(rev, (libc::EPOLLIN | libc::EPOLLRDHUP) as nginx_sys::ngx_int_t, 0);
+                }
+            }
+        }
+    }
+    nginx_sys::NGX_OK as nginx_sys::ngx_int_t
+}
 
 /// The RTMP-type modules of a cycle, in load order.
 pub fn rtmp_modules(cycle: *mut nginx_sys::ngx_cycle_t) -> Vec<*mut ngx_module_t> {
