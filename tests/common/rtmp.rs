@@ -439,6 +439,19 @@ impl RtmpClient {
         }
     }
 
+    /// Does the server close this connection within `d`? (Events that arrive meanwhile
+    /// are discarded.)
+    pub fn closed_within(&mut self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        loop {
+            match self.next_event_until(deadline) {
+                Ok(_) => {}
+                Err(ClientError::Timeout) => return false,
+                Err(_) => return true,
+            }
+        }
+    }
+
     /// Collect media events until `n` media (audio+video) messages arrived or timeout.
     pub fn collect_media(&mut self, n: usize, timeout: Duration) -> Vec<Event> {
         let deadline = Instant::now() + timeout;
