@@ -15,7 +15,7 @@ fn live_fanout_and_late_joiner() {
     let ng = Nginx::start(&simple_rtmp("live", "live on;"));
     let url = ng.rtmp_url("live", "fanout");
 
-    let early: Vec<ChildGuard> = (0..3).map(|_| spawn_ffmpeg_player(&url, 30)).collect();
+    let early: Vec<ChildGuard> = (0..3).map(|_| spawn_ffmpeg_player(&url, SECONDS as f64 - 0.2)).collect();
     std::thread::sleep(Duration::from_millis(1500));
     let publisher = publish_ffmpeg(&url, SECONDS);
 

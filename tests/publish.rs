@@ -157,7 +157,7 @@ fn query_string_is_not_part_of_the_name() {
     let url_pub = format!("{}?key=abc", ng.rtmp_url("live", "qsff"));
     let publisher = publish_ffmpeg(&url_pub, 5);
     std::thread::sleep(Duration::from_millis(1500));
-    let play = finish_play(spawn_ffmpeg_player(&ng.rtmp_url("live", "qsff"), 2), Duration::from_secs(30));
+    let play = finish_play(spawn_ffmpeg_player(&ng.rtmp_url("live", "qsff"), 2.0), Duration::from_secs(30));
     drop(publisher);
     eprintln!("ffmpeg player: {:?} {} / {:?} {}", play.video_codec, play.video_frames, play.audio_codec, play.audio_frames);
     assert_eq!(play.video_codec.as_deref(), Some("h264"));

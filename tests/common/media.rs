@@ -43,7 +43,7 @@ pub struct PlayResult {
 /// Spawn an ffmpeg player that decodes everything it receives (`-f framecrc -`, which
 /// decodes each frame) until the stream ends (UnpublishNotify/EOF), `max_seconds` of
 /// media were read, or no data for `rw_timeout`. Collect with `finish_play`.
-pub fn spawn_ffmpeg_player(url: &str, max_seconds: u32) -> ChildGuard {
+pub fn spawn_ffmpeg_player(url: &str, max_seconds: f64) -> ChildGuard {
     let mut c = Command::new("ffmpeg");
     c.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info"])
         .args(["-rw_timeout", "6000000", "-i", url])
