@@ -137,3 +137,35 @@ fn quit_idle() {
     assert!(workers.iter().all(|w| !pid_alive(*w)), "workers left behind: {:?}", workers);
     ng.assert_no_alerts();
 }
+
+/// The rig itself must see a crash: a worker killed with SIGSEGV shows up as a changed worker
+/// PID and as an alert line ("exited on signal 11") that assert_no_alerts() reports.
+#[test]
+fn rig_detects_a_crashed_worker() {
+    let ng = Nginx::start(&simple_rtmp("live", "live on;"));
+    let before = ng.worker_pids();
+    assert_eq!(before.len(), 1);
+    signal(before[0], libc::SIGSEGV);
+    let after = wait_for(Duration::from_secs(10), || {
+        let now = ng.worker_pids();
+        if !now.is_empty() && now != before {
+            Some(now)
+        } else {
+            None
+        }
+    })
+    .expect("master did not respawn the worker");
+    assert_ne!(after, before);
+    let alerts = wait_for(Duration::from_secs(5), || {
+        let a = ng.alerts();
+        if a.is_empty() {
+            None
+        } else {
+            Some(a)
+        }
+    })
+    .expect("the crash left no alert line in error.log");
+    assert!(alerts.iter().any(|l| l.contains("exited on signal 11")), "{:?}", alerts);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ng.assert_no_alerts()));
+    assert!(caught.is_err(), "assert_no_alerts() did not fail on a crashed worker");
+}

@@ -52,6 +52,15 @@ pub fn spawn_ffmpeg_player(url: &str, max_seconds: f64) -> ChildGuard {
     ChildGuard::spawn(c)
 }
 
+/// Play `url` with ffmpeg for at most `seconds` of media (or until the stream ends) and
+/// return codecs, decoded frame counts and error lines. Bounded by `seconds + 40` s.
+pub fn play_count_frames(url: &str, seconds: f64) -> PlayResult {
+    finish_play(
+        spawn_ffmpeg_player(url, seconds),
+        Duration::from_secs_f64(seconds + 40.0),
+    )
+}
+
 pub fn finish_play(g: ChildGuard, limit: Duration) -> PlayResult {
     let out = g.wait_bounded(limit);
     parse_play(out)

@@ -54,13 +54,6 @@ pub fn nginx_bin() -> PathBuf {
     }
 }
 
-/// True when the module under test is the C nginx-rtmp-module (by file name or env
-/// `NGX_RTMP_IS_C=1`); used only for printing notes, never to change an assertion.
-pub fn testing_c_module() -> bool {
-    std::env::var("NGX_RTMP_IS_C").map(|v| v == "1").unwrap_or(false)
-        || module_so().to_string_lossy().contains("/usr/lib/nginx/modules/")
-}
-
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh, unique directory under the system temp dir.
