@@ -1,0 +1,181 @@
+//! Real media tools as publishers and players: ffmpeg, ffprobe, rtmpdump, gst-launch-1.0.
+
+use super::proc::{run_bounded, ChildGuard, Output};
+use regex::Regex;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+pub const FPS: u32 = 25;
+
+/// `ffmpeg -re` publishing `seconds` of lavfi testsrc2 640x360@25 + 440 Hz sine as
+/// H.264 (ultrafast, zerolatency, GOP 25) + AAC 64k to `url`. Killed on drop.
+pub fn publish_ffmpeg(url: &str, seconds: u32) -> ChildGuard {
+    publish_ffmpeg_gop(url, seconds, 25)
+}
+
+pub fn publish_ffmpeg_gop(url: &str, seconds: u32, gop: u32) -> ChildGuard {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+warning", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"])
+        .args(["-g", &gop.to_string(), "-pix_fmt", "yuv420p", "-threads", "1"])
+        .args(["-c:a", "aac", "-b:a", "64k", "-f", "flv", url]);
+    ChildGuard::spawn(c)
+}
+
+/// What an ffmpeg player saw.
+#[derive(Debug, Clone, Default)]
+pub struct PlayResult {
+    /// Input codec names as ffmpeg reported them ("h264", "aac", ...).
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    /// Decoded frames per media type.
+    pub video_frames: u32,
+    pub audio_frames: u32,
+    /// stderr lines at level error or fatal.
+    pub errors: Vec<String>,
+    pub output: Option<Output>,
+}
+
+/// Spawn an ffmpeg player that decodes everything it receives (`-f framecrc -`, which
+/// decodes each frame) until the stream ends (UnpublishNotify/EOF), `max_seconds` of
+/// media were read, or no data for `rw_timeout`. Collect with `finish_play`.
+pub fn spawn_ffmpeg_player(url: &str, max_seconds: f64) -> ChildGuard {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info"])
+        .args(["-rw_timeout", "6000000", "-i", url])
+        .args(["-map", "0:v:0?", "-map", "0:a:0?", "-t", &max_seconds.to_string()])
+        .args(["-f", "framecrc", "-"]);
+    ChildGuard::spawn(c)
+}
+
+/// Play `url` with ffmpeg for at most `seconds` of media (or until the stream ends) and
+/// return codecs, decoded frame counts and error lines. Bounded by `seconds + 40` s.
+pub fn play_count_frames(url: &str, seconds: f64) -> PlayResult {
+    finish_play(
+        spawn_ffmpeg_player(url, seconds),
+        Duration::from_secs_f64(seconds + 40.0),
+    )
+}
+
+pub fn finish_play(g: ChildGuard, limit: Duration) -> PlayResult {
+    let out = g.wait_bounded(limit);
+    parse_play(out)
+}
+
+pub fn parse_play(out: Output) -> PlayResult {
+    let mut r = PlayResult::default();
+    let re = Regex::new(r"Stream #0:\d+[^:]*: (Video|Audio): ([A-Za-z0-9_]+)").unwrap();
+    let mut in_input = false;
+    for l in out.stderr.lines() {
+        if l.contains("Input #0") {
+            in_input = true;
+        }
+        if l.contains("Output #0") || l.contains("Stream mapping") {
+            in_input = false;
+        }
+        if in_input {
+            if let Some(c) = re.captures(l) {
+                let codec = c[2].to_string();
+                if &c[1] == "Video" && r.video_codec.is_none() {
+                    r.video_codec = Some(codec);
+                } else if &c[1] == "Audio" && r.audio_codec.is_none() {
+                    r.audio_codec = Some(codec);
+                }
+            }
+        }
+        if l.contains("[error]") || l.contains("[fatal]") {
+            r.errors.push(l.to_string());
+        }
+    }
+    // framecrc: "#media_type N: video" headers, then "N, dts, pts, dur, size, crc" per frame.
+    let mut types = std::collections::HashMap::new();
+    for l in out.stdout.lines() {
+        if let Some(rest) = l.strip_prefix("#media_type ") {
+            if let Some((idx, t)) = rest.split_once(": ") {
+                types.insert(idx.trim().to_string(), t.trim().to_string());
+            }
+        } else if !l.starts_with('#') {
+            if let Some((idx, _)) = l.split_once(',') {
+                match types.get(idx.trim()).map(|s| s.as_str()) {
+                    Some("video") => r.video_frames += 1,
+                    Some("audio") => r.audio_frames += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    r.output = Some(out);
+    r
+}
+
+/// `ffmpeg -v error -i URL -t N -f null -`: the exact "decodes with no error" check.
+/// Returns the Output; its stderr must be empty for a clean decode.
+pub fn spawn_ffmpeg_strict_decode(url: &str, seconds: u32) -> ChildGuard {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-hide_banner", "-nostats", "-v", "error"])
+        .args(["-rw_timeout", "6000000", "-i", url])
+        .args(["-t", &seconds.to_string(), "-f", "null", "-"]);
+    ChildGuard::spawn(c)
+}
+
+/// Flags of the first video packet a fresh player gets ("K_" means keyframe).
+pub fn spawn_first_video_packet_flags(url: &str) -> ChildGuard {
+    let mut c = Command::new("ffprobe");
+    c.args(["-v", "error", "-rw_timeout", "6000000", "-select_streams", "v"])
+        .args(["-show_packets", "-read_intervals", "%+#1"])
+        .args(["-show_entries", "packet=flags,pts_time", "-of", "csv=p=0", url]);
+    ChildGuard::spawn(c)
+}
+
+/// One stream of a media file, per ffprobe -count_frames.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    pub codec_type: String,
+    pub codec_name: String,
+    pub frames: u64,
+}
+
+pub fn probe_file(path: &Path) -> (Vec<StreamInfo>, String) {
+    let mut c = Command::new("ffprobe");
+    c.args(["-v", "error", "-count_frames"])
+        .args(["-show_entries", "stream=codec_type,codec_name,nb_read_frames"])
+        .args(["-of", "csv=p=0"])
+        .arg(path);
+    let out = run_bounded(c, Duration::from_secs(60));
+    let mut v = Vec::new();
+    for l in out.stdout.lines() {
+        let f: Vec<&str> = l.split(',').collect();
+        if f.len() >= 3 {
+            v.push(StreamInfo {
+                codec_name: f[0].to_string(),
+                codec_type: f[1].to_string(),
+                frames: f[2].trim().parse().unwrap_or(0),
+            });
+        }
+    }
+    (v, out.stderr)
+}
+
+/// `rtmpdump -r URL -v -B seconds -o file` (live, stop at `seconds` into the stream).
+pub fn spawn_rtmpdump(url: &str, seconds: u32, out: &Path) -> ChildGuard {
+    let mut c = Command::new("rtmpdump");
+    c.args(["-q", "-r", url, "-v", "-m", "10", "-B", &seconds.to_string(), "-o"])
+        .arg(out);
+    ChildGuard::spawn(c)
+}
+
+/// GStreamer: `rtmp2src location=URL num-buffers=N ! filesink location=out` (the FLV stream
+/// rtmp2src emits, written as is).
+pub fn spawn_gst_record(url: &str, num_buffers: u32, out: &Path) -> ChildGuard {
+    let mut c = Command::new("gst-launch-1.0");
+    c.arg("-q")
+        .args(["rtmp2src", &format!("location={}", url), "timeout=10"])
+        .arg(format!("num-buffers={}", num_buffers))
+        .args(["!", "filesink"])
+        .arg(format!("location={}", out.display()));
+    ChildGuard::spawn(c)
+}
