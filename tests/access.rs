@@ -68,7 +68,12 @@ fn try_play(addr: SocketAddr, from: &str, name: &str) -> (Outcome, Option<RtmpCl
 
 fn assert_refused(o: &Outcome, what: &str) {
     // The C module closes the session (see Outcome::Dropped).
-    assert_eq!(o, &Outcome::Dropped, "{} must be refused (connection closed)", what);
+    assert_eq!(
+        o,
+        &Outcome::Dropped,
+        "{} must be refused (connection closed)",
+        what
+    );
 }
 
 fn app(rules: &str) -> String {
@@ -159,9 +164,14 @@ fn ipv6_listen_and_rules() {
     // Media flows over IPv6.
     let mut publisher = _b.unwrap();
     for i in 0..5u32 {
-        publisher.send_video(i * 40, &[0x17, 1, 0, 0, 0, i as u8, 9, 9]).unwrap();
+        publisher
+            .send_video(i * 40, &[0x17, 1, 0, 0, 0, i as u8, 9, 9])
+            .unwrap();
     }
-    let got = player.as_mut().unwrap().collect_media(3, Duration::from_secs(5));
+    let got = player
+        .as_mut()
+        .unwrap()
+        .collect_media(3, Duration::from_secs(5));
     assert!(
         got.iter().any(|e| matches!(e, Event::Video { .. })),
         "no media over IPv6: {:?}",

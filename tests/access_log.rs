@@ -54,13 +54,19 @@ fn access_log_combined_format() {
     {
         let mut player = RtmpClient::connect(addr, "live").unwrap();
         player.play("alog").unwrap();
-        let mut p = RtmpClient::connect_from(addr, "live", Some("127.0.0.2".parse().unwrap())).unwrap();
+        let mut p =
+            RtmpClient::connect_from(addr, "live", Some("127.0.0.2".parse().unwrap())).unwrap();
         p.publish("alog?k=v&x=1").unwrap();
         for i in 0..5u32 {
             p.send_video(i * 40, &payload).unwrap();
         }
         let got = player.collect_media(5, Duration::from_secs(5));
-        assert_eq!(got.iter().filter(|e| matches!(e, Event::Video { .. })).count(), 5);
+        assert_eq!(
+            got.iter()
+                .filter(|e| matches!(e, Event::Video { .. }))
+                .count(),
+            5
+        );
     }
     // Lines are written when sessions end.
     let log = wait_for(Duration::from_secs(10), || {
@@ -76,19 +82,33 @@ fn access_log_combined_format() {
     let lines = parse(&log);
     assert_eq!(lines.len(), 2, "one line per session expected:\n{}", log);
 
-    let publ = lines.iter().find(|l| l.command == "PUBLISH").expect("no PUBLISH line");
+    let publ = lines
+        .iter()
+        .find(|l| l.command == "PUBLISH")
+        .expect("no PUBLISH line");
     assert_eq!(publ.addr, "127.0.0.2", "{}", publ.raw);
     assert_eq!(publ.app, "live");
     assert_eq!(publ.name, "alog");
     assert_eq!(publ.args, "k=v&x=1");
     assert_eq!(publ.flashver, "WIN 23,0,0,207");
-    assert!(publ.bytes_in >= 5 * payload.len() as u64, "publisher bytes_received {}", publ.bytes_in);
+    assert!(
+        publ.bytes_in >= 5 * payload.len() as u64,
+        "publisher bytes_received {}",
+        publ.bytes_in
+    );
 
-    let play = lines.iter().find(|l| l.command == "PLAY").expect("no PLAY line");
+    let play = lines
+        .iter()
+        .find(|l| l.command == "PLAY")
+        .expect("no PLAY line");
     assert_eq!(play.addr, "127.0.0.1", "{}", play.raw);
     assert_eq!(play.app, "live");
     assert_eq!(play.name, "alog");
     assert_eq!(play.args, "");
-    assert!(play.bytes_out >= 5 * payload.len() as u64, "player bytes_sent {}", play.bytes_out);
+    assert!(
+        play.bytes_out >= 5 * payload.len() as u64,
+        "player bytes_sent {}",
+        play.bytes_out
+    );
     ng.assert_no_alerts();
 }

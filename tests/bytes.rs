@@ -37,8 +37,12 @@ fn metadata() -> StreamMetadata {
 
 fn avc_seq_header() -> Vec<u8> {
     // 17 00 000000 + a (fake but well-formed looking) AVCDecoderConfigurationRecord
-    let mut v = vec![0x17, 0x00, 0x00, 0x00, 0x00, 0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04];
-    v.extend_from_slice(&[0x67, 0x64, 0x00, 0x1f, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80]);
+    let mut v = vec![
+        0x17, 0x00, 0x00, 0x00, 0x00, 0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04,
+    ];
+    v.extend_from_slice(&[
+        0x67, 0x64, 0x00, 0x1f, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80,
+    ]);
     v
 }
 
@@ -125,8 +129,14 @@ fn passthrough_is_byte_exact() {
         M::V(120, [vec![0x14], pseudo(5, 9000)].concat()),
         M::A(130, [vec![0x2f], pseudo(6, 300)].concat()),
         // Enhanced RTMP: IsExHeader|keyframe, SequenceStart, FourCC hvc1
-        M::V(160, [vec![0x90, b'h', b'v', b'c', b'1'], pseudo(7, 40)].concat()),
-        M::V(200, [vec![0x91, b'h', b'v', b'c', b'1'], pseudo(8, 5000)].concat()),
+        M::V(
+            160,
+            [vec![0x90, b'h', b'v', b'c', b'1'], pseudo(7, 40)].concat(),
+        ),
+        M::V(
+            200,
+            [vec![0x91, b'h', b'v', b'c', b'1'], pseudo(8, 5000)].concat(),
+        ),
     ];
     for i in 0..20u32 {
         sent.push(M::V(240 + i * 40, inter(100 + i, 100 + (i as usize) * 37)));
@@ -139,7 +149,12 @@ fn passthrough_is_byte_exact() {
     let got = media_of(&got_events);
 
     let (_, meta) = meta_event(&got_events).expect("player received no onMetaData");
-    assert_eq!(meta[0], Amf0Value::Utf8String("onMetaData".into()), "metadata wrapper: {:?}", meta);
+    assert_eq!(
+        meta[0],
+        Amf0Value::Utf8String("onMetaData".into()),
+        "metadata wrapper: {:?}",
+        meta
+    );
     match meta.get(1) {
         Some(Amf0Value::Object(o)) => {
             assert_eq!(o.get("width"), Some(&Amf0Value::Number(320.0)), "{:?}", o);
@@ -153,8 +168,14 @@ fn passthrough_is_byte_exact() {
     // track is specified: each track must arrive complete, byte-identical, in order,
     // with the publisher's timestamps.
     for (track, is_video) in [("video", true), ("audio", false)] {
-        let want: Vec<&M> = sent.iter().filter(|m| matches!(m, M::V(..)) == is_video).collect();
-        let have: Vec<&M> = got.iter().filter(|m| matches!(m, M::V(..)) == is_video).collect();
+        let want: Vec<&M> = sent
+            .iter()
+            .filter(|m| matches!(m, M::V(..)) == is_video)
+            .collect();
+        let have: Vec<&M> = got
+            .iter()
+            .filter(|m| matches!(m, M::V(..)) == is_video)
+            .collect();
         for (i, (s, g)) in want.iter().zip(have.iter()).enumerate() {
             assert!(
                 s == g,
@@ -208,21 +229,31 @@ fn late_joiner_gets_metadata_headers_then_latest_gop() {
     let mut late = RtmpClient::connect(addr, "live").expect("late connect");
     let pre = late.play("gop").expect("late play");
     std::thread::sleep(Duration::from_millis(300));
-    let after = vec![M::V(200, inter(5, 500)), M::A(210, aac(6)), M::V(240, key(7, 3000))];
+    let after = vec![
+        M::V(200, inter(5, 500)),
+        M::A(210, aac(6)),
+        M::V(240, key(7, 3000)),
+    ];
     for m in &after {
         send(&mut publisher, m);
     }
     let mut evs = pre;
     evs.extend(late.collect_for(Duration::from_secs(3)).unwrap_or_default());
     let media = media_of(&evs);
-    eprintln!("late joiner got: {:?}", media.iter().map(short).collect::<Vec<_>>());
+    eprintln!(
+        "late joiner got: {:?}",
+        media.iter().map(short).collect::<Vec<_>>()
+    );
 
     let (meta_idx, _) = meta_event(&evs).expect("late joiner got no onMetaData");
     let first_media_idx = evs
         .iter()
         .position(|e| matches!(e, Event::Video { .. } | Event::Audio { .. }))
         .expect("late joiner got no media");
-    assert!(meta_idx < first_media_idx, "onMetaData must come before media");
+    assert!(
+        meta_idx < first_media_idx,
+        "onMetaData must come before media"
+    );
 
     let vids: Vec<Vec<u8>> = media
         .iter()
@@ -239,16 +270,31 @@ fn late_joiner_gets_metadata_headers_then_latest_gop() {
         })
         .collect();
     let got_desc = media.iter().map(short).collect::<Vec<_>>();
-    assert!(vids.first() == Some(&avc_seq_header()), "first video must be the AVC sequence header; got {:?}", got_desc);
-    assert!(auds.first() == Some(&aac_seq_header()), "first audio must be the AAC sequence header; got {:?}", got_desc);
+    assert!(
+        vids.first() == Some(&avc_seq_header()),
+        "first video must be the AVC sequence header; got {:?}",
+        got_desc
+    );
+    assert!(
+        auds.first() == Some(&aac_seq_header()),
+        "first audio must be the AAC sequence header; got {:?}",
+        got_desc
+    );
     assert!(
         vids.get(1) == Some(&k2),
         "after the sequence header the late joiner must get the latest keyframe sent before it \
          joined (GOP cache: V@120 len 4105); got {:?}",
         got_desc
     );
-    assert!(vids.get(2) == Some(&p_after_k2), "then the frames after that keyframe, in order; got {:?}", got_desc);
+    assert!(
+        vids.get(2) == Some(&p_after_k2),
+        "then the frames after that keyframe, in order; got {:?}",
+        got_desc
+    );
     // And the live frames that followed.
-    assert!(vids.contains(&inter(5, 500)) && vids.contains(&key(7, 3000)), "live frames missing");
+    assert!(
+        vids.contains(&inter(5, 500)) && vids.contains(&key(7, 3000)),
+        "live frames missing"
+    );
     ng.assert_no_alerts();
 }

@@ -11,14 +11,21 @@ fn reference_config_passes() {
     let src = include_str!("fixtures/reference-nginx.conf");
     let mut conf = src.to_string();
     for (from, to) in [
-        ("error_log /dev/stderr debug;", "error_log {tmp}/error.log debug;"),
+        (
+            "error_log /dev/stderr debug;",
+            "error_log {tmp}/error.log debug;",
+        ),
         ("access_log /dev/stdout;", "access_log {tmp}/access.log;"),
         ("include mime.types;", "include /etc/nginx/mime.types;"),
         ("/app/streams/", "{tmp}/streams/"),
         ("/app/recordings/", "{tmp}/recordings/"),
         ("/usr/local/nginx/html/stat.xsl", "{tmp}/html/stat.xsl"),
     ] {
-        assert!(conf.contains(from), "reference config changed: no {:?}", from);
+        assert!(
+            conf.contains(from),
+            "reference config changed: no {:?}",
+            from
+        );
         conf = conf.replace(from, to);
     }
     let conf = format!("load_module {{so}};\n{}", conf);
@@ -119,7 +126,11 @@ fn live_flag_must_be_on_or_off() {
 
 #[test]
 fn chunk_size_must_be_a_number() {
-    expect_emerg("server", "chunk_size abc;", &regex::escape(r#""chunk_size" directive invalid number"#));
+    expect_emerg(
+        "server",
+        "chunk_size abc;",
+        &regex::escape(r#""chunk_size" directive invalid number"#),
+    );
 }
 
 /// Stricter than the C module (which accepts `chunk_size 0;`): a zero chunk size cannot work.
@@ -130,15 +141,27 @@ fn chunk_size_zero_is_rejected() {
 
 #[test]
 fn chunk_size_not_allowed_in_application() {
-    expect_emerg("app", "chunk_size 4096;", &regex::escape(r#""chunk_size" directive is not allowed here"#));
+    expect_emerg(
+        "app",
+        "chunk_size 4096;",
+        &regex::escape(r#""chunk_size" directive is not allowed here"#),
+    );
 }
 
 #[test]
 fn allow_with_bad_address() {
     // The C module's text is `invalid parameter "publish"` (it names the wrong token);
     // naming the bad address is also accepted.
-    expect_emerg("app", "allow publish 999.1.1.1;", r#"invalid parameter "(publish|999\.1\.1\.1)""#);
-    expect_emerg("app", "deny play 10.0.0.0/99;", r#"invalid parameter "(play|10\.0\.0\.0/99)""#);
+    expect_emerg(
+        "app",
+        "allow publish 999.1.1.1;",
+        r#"invalid parameter "(publish|999\.1\.1\.1)""#,
+    );
+    expect_emerg(
+        "app",
+        "deny play 10.0.0.0/99;",
+        r#"invalid parameter "(play|10\.0\.0\.0/99)""#,
+    );
 }
 
 #[test]
@@ -163,19 +186,47 @@ fn push_with_non_rtmp_url() {
 
 #[test]
 fn unknown_directive() {
-    expect_emerg("app", "foo 1;", &regex::escape(r#"unknown directive "foo""#));
-    expect_emerg("server", "foo 1;", &regex::escape(r#"unknown directive "foo""#));
-    expect_emerg("rtmp", "foo 1;", &regex::escape(r#"unknown directive "foo""#));
+    expect_emerg(
+        "app",
+        "foo 1;",
+        &regex::escape(r#"unknown directive "foo""#),
+    );
+    expect_emerg(
+        "server",
+        "foo 1;",
+        &regex::escape(r#"unknown directive "foo""#),
+    );
+    expect_emerg(
+        "rtmp",
+        "foo 1;",
+        &regex::escape(r#"unknown directive "foo""#),
+    );
 }
 
 #[test]
 fn rtmp_directive_at_http_level() {
-    expect_emerg("http", "live on;", &regex::escape(r#""live" directive is not allowed here"#));
-    expect_emerg("main", "live on;", &regex::escape(r#""live" directive is not allowed here"#));
+    expect_emerg(
+        "http",
+        "live on;",
+        &regex::escape(r#""live" directive is not allowed here"#),
+    );
+    expect_emerg(
+        "main",
+        "live on;",
+        &regex::escape(r#""live" directive is not allowed here"#),
+    );
 }
 
 #[test]
 fn size_and_time_values() {
-    expect_emerg("server", "ping 5x;", &regex::escape(r#""ping" directive invalid value"#));
-    expect_emerg("server", "max_message abc;", &regex::escape(r#""max_message" directive invalid value"#));
+    expect_emerg(
+        "server",
+        "ping 5x;",
+        &regex::escape(r#""ping" directive invalid value"#),
+    );
+    expect_emerg(
+        "server",
+        "max_message abc;",
+        &regex::escape(r#""max_message" directive invalid value"#),
+    );
 }

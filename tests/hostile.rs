@@ -63,15 +63,30 @@ impl Watch {
     /// The checks every hostile test ends with. `log_must_match` is a regex that some
     /// error.log line about a 127.0.0.2 session must match.
     fn finish(mut self, log_must_match: &str) {
-        let pub_out = self.publisher.take().unwrap().wait_bounded(Duration::from_secs(40));
+        let pub_out = self
+            .publisher
+            .take()
+            .unwrap()
+            .wait_bounded(Duration::from_secs(40));
         let r = finish_play(self.player.take().unwrap(), Duration::from_secs(40));
         let lines = self.bad_session_lines();
-        let connected = lines.iter().filter(|l| l.contains("client connected")).count();
-        let other: Vec<&String> = lines.iter().filter(|l| !l.contains("client connected")).take(20).collect();
+        let connected = lines
+            .iter()
+            .filter(|l| l.contains("client connected"))
+            .count();
+        let other: Vec<&String> = lines
+            .iter()
+            .filter(|l| !l.contains("client connected"))
+            .take(20)
+            .collect();
         eprintln!(
             "bad-session log: {} 'client connected' lines; others (first 20):\n  {}",
             connected,
-            other.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  ")
+            other
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
         );
         eprintln!(
             "watching player: {:?} {} video frames, {} audio frames",
@@ -80,7 +95,11 @@ impl Watch {
         let now = self.ng.worker_pids();
         assert_eq!(now, self.worker, "worker PID changed: a worker died");
         self.ng.assert_no_alerts();
-        assert!(pub_out.success(), "watched publisher failed: {}", pub_out.stderr);
+        assert!(
+            pub_out.success(),
+            "watched publisher failed: {}",
+            pub_out.stderr
+        );
         let expect = ((WATCH_SECONDS as f64 - 0.4) * FPS as f64 * 0.9) as u32;
         assert!(
             r.video_frames >= expect,
@@ -128,7 +147,10 @@ fn random_bytes_instead_of_handshake() {
     let _ = s.write_all(&junk);
     let closed = wait_closed(&mut s, Duration::from_secs(5));
     eprintln!("server closed the junk connection: {}", closed);
-    assert!(closed, "server kept a connection that sent junk instead of a handshake");
+    assert!(
+        closed,
+        "server kept a connection that sent junk instead of a handshake"
+    );
     w.finish(r"(?i)handshake|version");
 }
 
@@ -155,7 +177,13 @@ fn message_length_16mb() {
 fn set_chunk_size_case(size: u32) {
     let w = Watch::start();
     let mut c = bad_session(&w);
-    let _ = c.send_raw(&[&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0][..], &size.to_be_bytes()[..]].concat());
+    let _ = c.send_raw(
+        &[
+            &[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0][..],
+            &size.to_be_bytes()[..],
+        ]
+        .concat(),
+    );
     // Follow with a command so the server has to parse with the new chunk size.
     let _ = c.command(0, "createStream", 2.0, rml_amf0::Amf0Value::Null, &[]);
     let closed = c.wait_closed(Duration::from_secs(5));
@@ -182,7 +210,10 @@ fn unknown_message_type() {
     }
     // The session must still work afterwards (or be closed); never crash.
     let r = c.create_stream();
-    eprintln!("createStream after unknown types: {:?}", r.as_ref().map(|_| ()));
+    eprintln!(
+        "createStream after unknown types: {:?}",
+        r.as_ref().map(|_| ())
+    );
     w.finish(r"127\.0\.0\.2");
 }
 
@@ -192,7 +223,9 @@ fn truncated_connect_amf() {
     let mut c = RawClient::connect_from(w.addr(), bad_ip()).expect("handshake");
     // "connect", 1.0, { "app": "li   <- cut inside the string, message length matches
     let mut p = amf(&[s("connect"), n(1.0)]);
-    p.extend_from_slice(&[0x03, 0x00, 0x03, b'a', b'p', b'p', 0x02, 0x00, 0x10, b'l', b'i']);
+    p.extend_from_slice(&[
+        0x03, 0x00, 0x03, b'a', b'p', b'p', 0x02, 0x00, 0x10, b'l', b'i',
+    ]);
     let _ = c.send_msg(3, 0, 20, 0, &p);
     // And a command that is only a number.
     let _ = c.send_msg(3, 0, 20, 0, &[0x00, 0x3f]);
@@ -221,9 +254,20 @@ fn stalled_half_handshakes() {
         spawn_ffmpeg_player(&w.ng.rtmp_url("live", "watch"), 2.0),
         Duration::from_secs(30),
     );
-    eprintln!("player during stall: {:?} {} frames", r.video_codec, r.video_frames);
-    assert_eq!(r.video_codec.as_deref(), Some("h264"), "player could not play during the stall");
-    assert!(r.video_frames >= 25, "player during the stall decoded {} frames", r.video_frames);
+    eprintln!(
+        "player during stall: {:?} {} frames",
+        r.video_codec, r.video_frames
+    );
+    assert_eq!(
+        r.video_codec.as_deref(),
+        Some("h264"),
+        "player could not play during the stall"
+    );
+    assert!(
+        r.video_frames >= 25,
+        "player during the stall decoded {} frames",
+        r.video_frames
+    );
     drop(held);
     std::thread::sleep(Duration::from_millis(500));
     w.finish(r"127\.0\.0\.2");
@@ -324,9 +368,18 @@ fn interleaved_audio_video_chunks() {
             _ => None,
         })
         .collect();
-    assert!(vids.iter().any(|(_, d)| d == &v1), "interleaved video message not delivered intact");
-    assert!(vids.iter().any(|(_, d)| d == &v2), "video after interleaving not delivered");
-    assert!(auds.contains(&a1), "interleaved audio message not delivered intact");
+    assert!(
+        vids.iter().any(|(_, d)| d == &v1),
+        "interleaved video message not delivered intact"
+    );
+    assert!(
+        vids.iter().any(|(_, d)| d == &v2),
+        "video after interleaving not delivered"
+    );
+    assert!(
+        auds.contains(&a1),
+        "interleaved audio message not delivered intact"
+    );
     drop(p);
     w.finish(r"127\.0\.0\.2");
 }
@@ -336,21 +389,34 @@ fn large_chunk_stream_ids() {
     let w = Watch::start();
     let (mut p, id, mut player) = raw_publisher_and_player(&w, "csid");
     let mut sent = Vec::new();
-    for (i, (csid, long)) in [(64u32, false), (100, true), (319, false), (320, false), (65599, false)]
-        .iter()
-        .enumerate()
+    for (i, (csid, long)) in [
+        (64u32, false),
+        (100, true),
+        (319, false),
+        (320, false),
+        (65599, false),
+    ]
+    .iter()
+    .enumerate()
     {
         let payload = keyframe(10 + i as u32, 400);
         let ch = message_chunks_fmt(0, *csid, (i as u32) * 40, 9, id, &payload, 128, *long);
         p.send_chunks(&ch).unwrap_or_else(|e| {
-            panic!("server dropped the publisher sending on chunk stream id {}: {}", csid, e)
+            panic!(
+                "server dropped the publisher sending on chunk stream id {}: {}",
+                csid, e
+            )
         });
         std::thread::sleep(Duration::from_millis(50));
         sent.push(payload);
     }
     let got = video_payloads(&player.collect_media(sent.len(), Duration::from_secs(5)));
     for (i, s) in sent.iter().enumerate() {
-        assert!(got.iter().any(|(_, d)| d == s), "message {} on a large csid not delivered", i);
+        assert!(
+            got.iter().any(|(_, d)| d == s),
+            "message {} on a large csid not delivered",
+            i
+        );
     }
     drop(p);
     w.finish(r"127\.0\.0\.2");
@@ -364,26 +430,55 @@ fn extended_timestamps_and_wrap() {
     let base = 0x00FF_FFFFu32;
     let a = keyframe(20, 600);
     let b = keyframe(21, 600);
-    p.send_chunks(&message_chunks(6, base, 9, id, &a, 128)).unwrap();
-    p.send_chunks(&message_chunks(6, base + 40, 9, id, &b, 128)).unwrap();
+    p.send_chunks(&message_chunks(6, base, 9, id, &a, 128))
+        .unwrap();
+    p.send_chunks(&message_chunks(6, base + 40, 9, id, &b, 128))
+        .unwrap();
     // Then near 2^32 and across the wrap, with type-1 deltas.
     let c = keyframe(22, 300);
     let d = keyframe(23, 300);
     let e = keyframe(24, 300);
-    p.send_chunks(&message_chunks(6, 0xFFFF_FFB0, 9, id, &c, 128)).unwrap();
-    p.send_chunks(&message_chunks_fmt(1, 6, 40, 9, id, &d, 128, false)).unwrap(); // 0xFFFFFFD8
-    p.send_chunks(&message_chunks_fmt(1, 6, 80, 9, id, &e, 128, false)).unwrap(); // 0x1_0000_0028: wraps to 0x28
+    p.send_chunks(&message_chunks(6, 0xFFFF_FFB0, 9, id, &c, 128))
+        .unwrap();
+    p.send_chunks(&message_chunks_fmt(1, 6, 40, 9, id, &d, 128, false))
+        .unwrap(); // 0xFFFFFFD8
+    p.send_chunks(&message_chunks_fmt(1, 6, 80, 9, id, &e, 128, false))
+        .unwrap(); // 0x1_0000_0028: wraps to 0x28
     let got = video_payloads(&player.collect_media(5, Duration::from_secs(5)));
-    eprintln!("timestamps received: {:?}", got.iter().map(|(t, _)| *t).collect::<Vec<_>>());
+    eprintln!(
+        "timestamps received: {:?}",
+        got.iter().map(|(t, _)| *t).collect::<Vec<_>>()
+    );
     for (name, payload) in [("a", &a), ("b", &b), ("c", &c), ("d", &d), ("e", &e)] {
-        assert!(got.iter().any(|(_, x)| x == payload), "frame {} not delivered", name);
+        assert!(
+            got.iter().any(|(_, x)| x == payload),
+            "frame {} not delivered",
+            name
+        );
     }
     // Relative timing is preserved between a and b (40 ms), and across the wrap
     // (d - c = 40, e - d = 80 modulo 2^32).
-    let ts_of = |payload: &Vec<u8>| got.iter().find(|(_, x)| x == payload).map(|(t, _)| *t).unwrap();
-    assert_eq!(ts_of(&b).wrapping_sub(ts_of(&a)), 40, "extended timestamp delta");
-    assert_eq!(ts_of(&d).wrapping_sub(ts_of(&c)), 40, "delta before the wrap");
-    assert_eq!(ts_of(&e).wrapping_sub(ts_of(&d)), 80, "delta across the 2^32 wrap");
+    let ts_of = |payload: &Vec<u8>| {
+        got.iter()
+            .find(|(_, x)| x == payload)
+            .map(|(t, _)| *t)
+            .unwrap()
+    };
+    assert_eq!(
+        ts_of(&b).wrapping_sub(ts_of(&a)),
+        40,
+        "extended timestamp delta"
+    );
+    assert_eq!(
+        ts_of(&d).wrapping_sub(ts_of(&c)),
+        40,
+        "delta before the wrap"
+    );
+    assert_eq!(
+        ts_of(&e).wrapping_sub(ts_of(&d)),
+        80,
+        "delta across the 2^32 wrap"
+    );
     drop(p);
     w.finish(r"127\.0\.0\.2");
 }

@@ -15,7 +15,9 @@ fn live_fanout_and_late_joiner() {
     let ng = Nginx::start(&simple_rtmp("live", "live on;"));
     let url = ng.rtmp_url("live", "fanout");
 
-    let early: Vec<ChildGuard> = (0..3).map(|_| spawn_ffmpeg_player(&url, SECONDS as f64 - 0.2)).collect();
+    let early: Vec<ChildGuard> = (0..3)
+        .map(|_| spawn_ffmpeg_player(&url, SECONDS as f64 - 0.2))
+        .collect();
     std::thread::sleep(Duration::from_millis(1500));
     let publisher = publish_ffmpeg(&url, SECONDS);
 
@@ -40,7 +42,10 @@ fn live_fanout_and_late_joiner() {
             i, r.video_codec, r.video_frames, r.audio_codec, r.audio_frames, r.errors
         );
         if r.video_codec.as_deref() != Some("h264") || r.audio_codec.as_deref() != Some("aac") {
-            failures.push(format!("player {} codecs {:?}/{:?}", i, r.video_codec, r.audio_codec));
+            failures.push(format!(
+                "player {} codecs {:?}/{:?}",
+                i, r.video_codec, r.audio_codec
+            ));
         }
         if r.video_frames * 10 < published * 9 {
             failures.push(format!(
@@ -56,10 +61,18 @@ fn live_fanout_and_late_joiner() {
     let strict = late_strict.wait_bounded(Duration::from_secs(30));
     eprintln!("late joiner -v error stderr: {:?}", strict.stderr);
     let probe = late_probe.wait_bounded(Duration::from_secs(30));
-    eprintln!("late joiner first video packet: {:?} {:?}", probe.stdout, probe.stderr);
+    eprintln!(
+        "late joiner first video packet: {:?} {:?}",
+        probe.stdout, probe.stderr
+    );
 
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(strict.success(), "late joiner ffmpeg failed: {:?} {}", strict.status, strict.stderr);
+    assert!(
+        strict.success(),
+        "late joiner ffmpeg failed: {:?} {}",
+        strict.status,
+        strict.stderr
+    );
     assert!(
         strict.stderr.trim().is_empty(),
         "late joiner did not decode cleanly (`-v error` stderr not empty):\n{}",
@@ -95,16 +108,44 @@ fn rtmpdump_and_gstreamer_players() {
 
     let (dump_streams, dump_err) = probe_file(&dump_path);
     let (gst_streams, gst_err) = probe_file(&gst_path);
-    eprintln!("rtmpdump: {:?} {:?} / {:?}", dump_out.status, dump_streams, dump_err);
-    eprintln!("gst: {:?} {:?} / {:?} / {:?}", gst_out.status, gst_streams, gst_out.stderr, gst_err);
+    eprintln!(
+        "rtmpdump: {:?} {:?} / {:?}",
+        dump_out.status, dump_streams, dump_err
+    );
+    eprintln!(
+        "gst: {:?} {:?} / {:?} / {:?}",
+        gst_out.status, gst_streams, gst_out.stderr, gst_err
+    );
 
     for (who, streams) in [("rtmpdump", &dump_streams), ("gst rtmp2src", &gst_streams)] {
         let v = streams.iter().find(|s| s.codec_type == "video");
         let a = streams.iter().find(|s| s.codec_type == "audio");
-        assert_eq!(v.map(|s| s.codec_name.as_str()), Some("h264"), "{}: {:?}", who, streams);
-        assert_eq!(a.map(|s| s.codec_name.as_str()), Some("aac"), "{}: {:?}", who, streams);
-        assert!(v.unwrap().frames >= 25, "{}: too few video frames {:?}", who, streams);
-        assert!(a.unwrap().frames >= 20, "{}: too few audio frames {:?}", who, streams);
+        assert_eq!(
+            v.map(|s| s.codec_name.as_str()),
+            Some("h264"),
+            "{}: {:?}",
+            who,
+            streams
+        );
+        assert_eq!(
+            a.map(|s| s.codec_name.as_str()),
+            Some("aac"),
+            "{}: {:?}",
+            who,
+            streams
+        );
+        assert!(
+            v.unwrap().frames >= 25,
+            "{}: too few video frames {:?}",
+            who,
+            streams
+        );
+        assert!(
+            a.unwrap().frames >= 20,
+            "{}: too few audio frames {:?}",
+            who,
+            streams
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     ng.assert_no_alerts();

@@ -7,8 +7,21 @@ pub const COMBINED: &str = "$remote_addr [$time_local] $command \"$app\" \"$name
 $bytes_received $bytes_sent \"$pageurl\" \"$flashver\" ($session_readable_time)";
 
 pub const VARIABLES: &[&str] = &[
-    "connection", "remote_addr", "app", "flashver", "swfurl", "tcurl", "pageurl", "command",
-    "name", "args", "bytes_sent", "bytes_received", "time_local", "msec", "session_time",
+    "connection",
+    "remote_addr",
+    "app",
+    "flashver",
+    "swfurl",
+    "tcurl",
+    "pageurl",
+    "command",
+    "name",
+    "args",
+    "bytes_sent",
+    "bytes_received",
+    "time_local",
+    "msec",
+    "session_time",
     "session_readable_time",
 ];
 
@@ -36,10 +49,14 @@ impl LogFormat {
             }
             let rest = &template[i + 1..];
             let (name, skip) = if let Some(inner) = rest.strip_prefix('{') {
-                let end = inner.find('}').ok_or_else(|| format!("unclosed variable in \"{template}\""))?;
+                let end = inner
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed variable in \"{template}\""))?;
                 (&inner[..end], end + 2)
             } else {
-                let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
                 (&rest[..end], end)
             };
             let var = VARIABLES
@@ -125,7 +142,10 @@ mod tests {
     fn braces_and_unknown_variables() {
         let f = LogFormat::parse("${app}x$name").unwrap();
         assert_eq!(f.render(&|v| v.to_uppercase()), "APPxNAME");
-        assert_eq!(LogFormat::parse("$nope").unwrap_err(), "unknown variable \"nope\"");
+        assert_eq!(
+            LogFormat::parse("$nope").unwrap_err(),
+            "unknown variable \"nope\""
+        );
         assert!(LogFormat::parse("${app").is_err());
     }
 

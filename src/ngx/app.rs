@@ -7,9 +7,9 @@ use super::ngx_rtmp_access_module::access_allows;
 use super::ngx_rtmp_core_module::core_srv_conf;
 use super::ngx_rtmp_live_module::live_conf;
 use super::worker::with_hub;
+use nginx_sys::{NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::hub::{stream_name_problem, HubError, PlayOptions, StreamKey};
 use ngx_rtmp_core::protocol::{ConnectInfo, PlayRequest, PublishRequest};
-use nginx_sys::{NGX_LOG_ERR, NGX_LOG_INFO};
 
 pub struct App {
     pub ctx: *mut RtmpConfCtx,
@@ -26,12 +26,23 @@ pub fn on_connect(conn: &mut Conn, info: ConnectInfo) -> bool {
     let cscf = unsafe { core_srv_conf(&*conn.srv) };
     conn.log_entry.connect(&info);
     let Some(app) = cscf.applications.iter().find(|a| a.name == info.app) else {
-        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: application not found: \"{}\"", info.app));
+        log(
+            clog(conn),
+            NGX_LOG_ERR,
+            &format!("rtmp: application not found: \"{}\"", info.app),
+        );
         conn.session.reject_connect("Application not found");
         close_after_flush(conn);
         return true;
     };
-    log(clog(conn), NGX_LOG_INFO, &format!("rtmp: connect app=\"{}\" flashver=\"{}\" tcurl=\"{}\"", info.app, info.flash_ver, info.tc_url));
+    log(
+        clog(conn),
+        NGX_LOG_INFO,
+        &format!(
+            "rtmp: connect app=\"{}\" flashver=\"{}\" tcurl=\"{}\"",
+            info.app, info.flash_ver, info.tc_url
+        ),
+    );
     conn.app = Some(App { ctx: app.ctx, info });
     conn.session.accept_connect();
     // A connected session may be closed at once when the worker shuts down.
@@ -43,8 +54,16 @@ pub fn on_connect(conn: &mut Conn, info: ConnectInfo) -> bool {
 
 fn checked_name(conn: &mut Conn, name: &str, what: &str) -> bool {
     if let Some(problem) = stream_name_problem(name) {
-        let shown: String = name.chars().take(64).flat_map(char::escape_default).collect();
-        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: {what} refused: stream name \"{shown}\" {problem}"));
+        let shown: String = name
+            .chars()
+            .take(64)
+            .flat_map(char::escape_default)
+            .collect();
+        log(
+            clog(conn),
+            NGX_LOG_ERR,
+            &format!("rtmp: {what} refused: stream name \"{shown}\" {problem}"),
+        );
         return false;
     }
     true
@@ -56,12 +75,20 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
     let ctx = unsafe { &*app.ctx };
     conn.log_entry.command("PUBLISH", &req.name, &req.args);
     if !checked_name(conn, &req.name, "publish") {
-        conn.session.reject_publish(req.stream_id, "NetStream.Publish.BadName", "Invalid stream name");
+        conn.session.reject_publish(
+            req.stream_id,
+            "NetStream.Publish.BadName",
+            "Invalid stream name",
+        );
         close_after_flush(conn);
         return true;
     }
     if !access_allows(ctx, true, conn.addr) {
-        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: access forbidden by rule: publish \"{}\"", req.name));
+        log(
+            clog(conn),
+            NGX_LOG_ERR,
+            &format!("rtmp: access forbidden by rule: publish \"{}\"", req.name),
+        );
         return false;
     }
     if conn.role != Role::Idle {
@@ -78,13 +105,25 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
     let notify = live.publish_notify.unwrap_or(false);
     match with_hub(|hub| hub.publish(&key, conn.id, chunk_size, notify, &mut wake)) {
         Ok(()) => {
-            log(clog(conn), NGX_LOG_INFO, &format!("rtmp: publish \"{}\" in \"{}\"", req.name, key.app));
+            log(
+                clog(conn),
+                NGX_LOG_INFO,
+                &format!("rtmp: publish \"{}\" in \"{}\"", req.name, key.app),
+            );
             conn.role = Role::Publishing(key);
             conn.session.accept_publish(req.stream_id);
         }
         Err(HubError::AlreadyPublishing) | Err(HubError::NotFound) => {
-            log(clog(conn), NGX_LOG_ERR, &format!("rtmp: already publishing \"{}\"", req.name));
-            conn.session.reject_publish(req.stream_id, "NetStream.Publish.BadName", "Already publishing");
+            log(
+                clog(conn),
+                NGX_LOG_ERR,
+                &format!("rtmp: already publishing \"{}\"", req.name),
+            );
+            conn.session.reject_publish(
+                req.stream_id,
+                "NetStream.Publish.BadName",
+                "Already publishing",
+            );
         }
     }
     true
@@ -96,12 +135,20 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
     let ctx = unsafe { &*app.ctx };
     conn.log_entry.command("PLAY", &req.name, &req.args);
     if !checked_name(conn, &req.name, "play") {
-        conn.session.reject_play(req.stream_id, "NetStream.Play.StreamNotFound", "Invalid stream name");
+        conn.session.reject_play(
+            req.stream_id,
+            "NetStream.Play.StreamNotFound",
+            "Invalid stream name",
+        );
         close_after_flush(conn);
         return true;
     }
     if !access_allows(ctx, false, conn.addr) {
-        log(clog(conn), NGX_LOG_ERR, &format!("rtmp: access forbidden by rule: play \"{}\"", req.name));
+        log(
+            clog(conn),
+            NGX_LOG_ERR,
+            &format!("rtmp: access forbidden by rule: play \"{}\"", req.name),
+        );
         return false;
     }
     if conn.role != Role::Idle {
@@ -109,12 +156,18 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
     }
     let live = live_conf(ctx);
     if !live.live.unwrap_or(false) {
-        conn.session.reject_play(req.stream_id, "NetStream.Play.StreamNotFound", "No such stream");
+        conn.session.reject_play(
+            req.stream_id,
+            "NetStream.Play.StreamNotFound",
+            "No such stream",
+        );
         close_after_flush(conn);
         return true;
     }
     let key = stream_key(conn, &req.name);
-    let opts = PlayOptions { idle_streams: live.idle_streams.unwrap_or(true) };
+    let opts = PlayOptions {
+        idle_streams: live.idle_streams.unwrap_or(true),
+    };
     let chunk_size = conn.session.out_chunk_size();
     // Play.Start must reach the player before the hub's catch-up frames.
     conn.session.accept_play(req.stream_id);
@@ -122,12 +175,25 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
     let outbox = conn.outbox.clone();
     match with_hub(|hub| hub.play(&key, conn.id, outbox, chunk_size, opts, &mut wake)) {
         Ok(()) => {
-            log(clog(conn), NGX_LOG_INFO, &format!("rtmp: play \"{}\" in \"{}\"", req.name, key.app));
+            log(
+                clog(conn),
+                NGX_LOG_INFO,
+                &format!("rtmp: play \"{}\" in \"{}\"", req.name, key.app),
+            );
             conn.role = Role::Playing(key);
         }
         Err(_) => {
-            log(clog(conn), NGX_LOG_ERR, &format!("rtmp: stream not found \"{}\"", req.name));
-            conn.session.send_status(req.stream_id, "error", "NetStream.Play.StreamNotFound", "No such stream");
+            log(
+                clog(conn),
+                NGX_LOG_ERR,
+                &format!("rtmp: stream not found \"{}\"", req.name),
+            );
+            conn.session.send_status(
+                req.stream_id,
+                "error",
+                "NetStream.Play.StreamNotFound",
+                "No such stream",
+            );
             close_after_flush(conn);
         }
     }
@@ -138,7 +204,11 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
 pub fn leave(conn: &mut Conn) {
     match std::mem::replace(&mut conn.role, Role::Idle) {
         Role::Publishing(key) => {
-            log(clog(conn), NGX_LOG_INFO, &format!("rtmp: unpublish \"{}\"", key.name));
+            log(
+                clog(conn),
+                NGX_LOG_INFO,
+                &format!("rtmp: unpublish \"{}\"", key.name),
+            );
             with_hub(|hub| hub.unpublish(&key, conn.id, &mut wake));
         }
         Role::Playing(key) => with_hub(|hub| hub.stop_playing(&key, conn.id)),
@@ -147,6 +217,14 @@ pub fn leave(conn: &mut Conn) {
 }
 
 fn stream_key(conn: &Conn, name: &str) -> StreamKey {
-    let app = conn.app.as_ref().map(|a| a.info.app.clone()).unwrap_or_default();
-    StreamKey { server: conn.server_index, app, name: name.to_string() }
+    let app = conn
+        .app
+        .as_ref()
+        .map(|a| a.info.app.clone())
+        .unwrap_or_default();
+    StreamKey {
+        server: conn.server_index,
+        app,
+        name: name.to_string(),
+    }
 }

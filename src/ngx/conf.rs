@@ -114,8 +114,16 @@ pub unsafe extern "C" fn set_directive<T: Conf>(
         (setter, &mut *(conf as *mut T))
     };
     let mut args = conf_args(cf);
-    let name = if args.is_empty() { String::new() } else { args.remove(0) };
-    let d = Directive { cf, name, values: args };
+    let name = if args.is_empty() {
+        String::new()
+    } else {
+        args.remove(0)
+    };
+    let d = Directive {
+        cf,
+        name,
+        values: args,
+    };
     match setter(conf, &d) {
         Ok(()) => NGX_CONF_OK,
         Err(e) => {

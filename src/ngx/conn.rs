@@ -1,18 +1,16 @@
 //! The per-connection driver: socket bytes into the core session, session events into the
 //! hub, the player's outbox onto the socket with writev. Timers: handshake/connect timeout,
 //! ping and ping timeout, send timeout.
-use super::ngx_rtmp_log_module as access_log;
 use super::app::{self, App};
 use super::conf::RtmpConfCtx;
 use super::ffi::log;
 use super::ngx_rtmp_core_module::{core_srv_conf, CoreSrvConf};
+use super::ngx_rtmp_log_module as access_log;
 use super::worker::{next_session_id, with_hub, with_scratch};
 use bytes::Bytes;
+use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::hub::{FrameKind, Outbox, OutboxLimits, SharedOutbox, StreamKey};
 use ngx_rtmp_core::protocol::{ServerSession, SessionConfig, SessionEvent};
-use nginx_sys::{
-    ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO,
-};
 use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::addr_of_mut;
@@ -40,6 +38,8 @@ pub struct Conn {
     ping_interval: ngx_msec_t,
     ping_timeout: ngx_msec_t,
     last_input: ngx_msec_t,
+    /// When the worker started shutting down, while this session drains.
+    drain_since: Option<ngx_msec_t>,
     pub started: ngx_msec_t,
     pub log_entry: access_log::Entry,
     closing: bool,
@@ -60,7 +60,9 @@ fn peer_addr(c: *mut ngx_connection_t) -> Option<IpAddr> {
         match i32::from((*sa).sa_family) {
             libc::AF_INET => {
                 let sin = &*(sa as *const libc::sockaddr_in);
-                Some(IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()))
+                Some(IpAddr::from(
+                    u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                ))
             }
             libc::AF_INET6 => {
                 let sin6 = &*(sa as *const libc::sockaddr_in6);
@@ -76,7 +78,11 @@ fn guarded(c: *mut ngx_connection_t, what: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
         // SAFETY: c is the connection the handler was called for; the panic left it open.
         let clog = unsafe { (*c).log };
-        log(clog, NGX_LOG_ERR, &format!("rtmp: internal error in {what}, closing connection"));
+        log(
+            clog,
+            NGX_LOG_ERR,
+            &format!("rtmp: internal error in {what}, closing connection"),
+        );
         // SAFETY: as above; c->data is still our Conn (close_connection clears it).
         unsafe { close_connection(c) };
     }
@@ -97,6 +103,8 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
         let srv = (*(*c).listening).servers as *mut RtmpConfCtx;
         let cscf: &CoreSrvConf = core_srv_conf(&*srv);
         (*(*c).log).connection = (*c).number;
+        (*(*c).log).handler = Some(conn_log_context);
+        (*(*c).log).data = c as *mut std::ffi::c_void;
         let id = next_session_id();
         let chunk_size = cscf.chunk_size.unwrap_or(4096) as u32;
         let session = ServerSession::new(SessionConfig {
@@ -121,6 +129,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             ping_interval: cscf.ping.unwrap_or(60_000) as ngx_msec_t,
             ping_timeout: cscf.ping_timeout.unwrap_or(30_000) as ngx_msec_t,
             last_input: now(),
+            drain_since: None,
             started: now(),
             log_entry: access_log::Entry::default(),
             closing: false,
@@ -134,7 +143,14 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
         (*ping).log = (*c).log;
         (*ping).set_cancelable(1);
 
-        log((*c).log, NGX_LOG_INFO, &format!("rtmp: client connected from {}", super::ffi::ngx_str(&(*c).addr_text)));
+        log(
+            (*c).log,
+            NGX_LOG_INFO,
+            &format!(
+                "rtmp: client connected from {}",
+                super::ffi::ngx_str(&(*c).addr_text)
+            ),
+        );
         nginx_sys::ngx_tcp_nodelay(c);
         (*(*c).read).handler = Some(read_handler);
         (*(*c).write).handler = Some(write_handler);
@@ -144,6 +160,32 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
         } else if nginx_sys::ngx_handle_read_event((*c).read, 0) != nginx_sys::NGX_OK as isize {
             close_connection(c);
         }
+    }
+}
+
+/// Appends ", client: ADDR, server: ADDR" to every log line of a connection, as nginx's own
+/// stream and mail modules do, so a session's lines can be told apart.
+unsafe extern "C" fn conn_log_context(
+    l: *mut nginx_sys::ngx_log_t,
+    buf: *mut u8,
+    len: usize,
+) -> *mut u8 {
+    // SAFETY: nginx passes the connection's log (data = the connection) and `len` writable
+    // bytes at buf; the listening socket outlives its connections.
+    unsafe {
+        let c = (*l).data as *mut ngx_connection_t;
+        if c.is_null() {
+            return buf;
+        }
+        let server = if (*c).listening.is_null() {
+            String::new()
+        } else {
+            super::ffi::ngx_str(&(*(*c).listening).addr_text)
+        };
+        let text = format!(", client: {}, server: {}", super::ffi::ngx_str(&(*c).addr_text), server);
+        let n = text.len().min(len);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+        buf.add(n)
     }
 }
 
@@ -168,9 +210,11 @@ unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
     unsafe {
         let conn = conn_of(c);
         if (*c).close() != 0 {
-            log((*c).log, NGX_LOG_INFO, "rtmp: closing connection, worker is shutting down");
-            close_connection(c);
-            return;
+            // The worker is shutting down (reload or quit): keep the session going for a
+            // bounded drain period rather than cutting a live stream at once.
+            (*c).set_close(0);
+            (*c).set_idle(0);
+            start_drain(conn);
         }
         if (*rev).timedout() != 0 {
             log((*c).log, NGX_LOG_INFO, "rtmp: client timed out");
@@ -182,7 +226,9 @@ unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
             let n = with_scratch(|buf| {
                 let n = ((*c).recv.unwrap())(c, buf.as_mut_ptr(), buf.len());
                 if n > 0 {
-                    let r = conn.session.handle_input(&buf[..n as usize], &mut conn.events);
+                    let r = conn
+                        .session
+                        .handle_input(&buf[..n as usize], &mut conn.events);
                     (n, r)
                 } else {
                     (n, Ok(()))
@@ -196,7 +242,11 @@ unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
                     return;
                 }
                 (_, Err(e)) => {
-                    log((*c).log, NGX_LOG_ERR, &format!("rtmp: {e}, closing connection"));
+                    log(
+                        (*c).log,
+                        NGX_LOG_ERR,
+                        &format!("rtmp: {e}, closing connection"),
+                    );
                     close_connection(c);
                     return;
                 }
@@ -242,9 +292,15 @@ fn process_events(conn: &mut Conn) -> bool {
                 app::leave(conn);
                 true
             }
-            SessionEvent::Audio { timestamp, payload } => media(conn, FrameKind::Audio, timestamp, payload),
-            SessionEvent::Video { timestamp, payload } => media(conn, FrameKind::Video, timestamp, payload),
-            SessionEvent::Data { timestamp, payload } => media(conn, FrameKind::Data, timestamp, payload),
+            SessionEvent::Audio { timestamp, payload } => {
+                media(conn, FrameKind::Audio, timestamp, payload)
+            }
+            SessionEvent::Video { timestamp, payload } => {
+                media(conn, FrameKind::Video, timestamp, payload)
+            }
+            SessionEvent::Data { timestamp, payload } => {
+                media(conn, FrameKind::Data, timestamp, payload)
+            }
         };
         move_session_output(conn);
     }
@@ -309,7 +365,11 @@ unsafe fn flush(c: *mut ngx_connection_t) {
             let mut o = conn.outbox.borrow_mut();
             if let Some(why) = o.fatal {
                 drop(o);
-                log((*c).log, NGX_LOG_ERR, &format!("rtmp: {why}, closing connection"));
+                log(
+                    (*c).log,
+                    NGX_LOG_ERR,
+                    &format!("rtmp: {why}, closing connection"),
+                );
                 close_connection(c);
                 return;
             }
@@ -326,7 +386,10 @@ unsafe fn flush(c: *mut ngx_connection_t) {
             }
             let iov: Vec<libc::iovec> = o
                 .slices(64)
-                .map(|s| libc::iovec { iov_base: s.as_ptr() as *mut _, iov_len: s.len() })
+                .map(|s| libc::iovec {
+                    iov_base: s.as_ptr() as *mut _,
+                    iov_len: s.len(),
+                })
                 .collect();
             let n = libc::writev((*c).fd, iov.as_ptr(), iov.len() as i32);
             if n > 0 {
@@ -369,6 +432,30 @@ pub fn start_ping(conn: &mut Conn) {
     }
 }
 
+/// How long a session outlives its worker's shutdown: long enough that a reload does not cut
+/// short streams, bounded so old workers always exit (nginx's `worker_shutdown_timeout`, when
+/// set, closes them sooner).
+const DRAIN_MSEC: ngx_msec_t = 60_000;
+
+fn start_drain(conn: &mut Conn) {
+    if conn.drain_since.is_some() {
+        return;
+    }
+    conn.drain_since = Some(now());
+    // SAFETY: conn.c is live; the ping event lives inside the boxed Conn.
+    unsafe {
+        log((*conn.c).log, NGX_LOG_INFO, "rtmp: worker is shutting down, session drains for up to 60s");
+        let ev = addr_of_mut!(conn.ping);
+        if (*ev).timer_set() != 0 {
+            nginx_sys::ngx_del_timer(ev);
+        }
+        // A pending timer keeps the old worker alive while the session lasts.
+        (*ev).set_cancelable(0);
+        let first = if conn.ping_interval == 0 { DRAIN_MSEC } else { conn.ping_interval.min(DRAIN_MSEC) };
+        nginx_sys::ngx_add_timer(ev, first);
+    }
+}
+
 unsafe extern "C" fn ping_handler(ev: *mut ngx_event_t) {
     // SAFETY: the ping event's data is its connection.
     let c = unsafe { (*ev).data as *mut ngx_connection_t };
@@ -376,17 +463,38 @@ unsafe extern "C" fn ping_handler(ev: *mut ngx_event_t) {
         // SAFETY: the timer is deleted when the connection closes, so c is live.
         unsafe {
             let conn = conn_of(c);
-            if conn.session.ping_outstanding() && now().wrapping_sub(conn.last_input) >= conn.ping_timeout {
-                log((*c).log, NGX_LOG_INFO, "rtmp: ping timed out, closing connection");
+            if conn.session.ping_outstanding()
+                && now().wrapping_sub(conn.last_input) >= conn.ping_timeout
+            {
+                log(
+                    (*c).log,
+                    NGX_LOG_INFO,
+                    "rtmp: ping timed out, closing connection",
+                );
                 close_connection(c);
                 return;
             }
-            if now().wrapping_sub(conn.last_input) >= conn.ping_interval {
+            let ping_next = if conn.ping_interval == 0 {
+                None
+            } else if now().wrapping_sub(conn.last_input) >= conn.ping_interval {
                 conn.session.send_ping(now() as u32);
-                nginx_sys::ngx_add_timer(ev, conn.ping_timeout.max(1));
+                Some(conn.ping_timeout.max(1))
             } else {
-                nginx_sys::ngx_add_timer(ev, conn.ping_interval);
-            }
+                Some(conn.ping_interval)
+            };
+            let drain_next = conn
+                .drain_since
+                .map(|since| DRAIN_MSEC.saturating_sub(now().wrapping_sub(since)).max(1));
+            let next = match (ping_next, drain_next) {
+                (Some(p), Some(d)) => p.min(d),
+                (Some(p), None) => p,
+                (None, Some(d)) => d,
+                (None, None) => {
+                    flush(c);
+                    return;
+                }
+            };
+            nginx_sys::ngx_add_timer(ev, next);
             flush(c);
         }
     });

@@ -20,5 +20,8 @@ pub fn reset() {
 }
 
 pub fn take() -> Vec<String> {
-    DEFERRED.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    DEFERRED
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
 }

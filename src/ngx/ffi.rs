@@ -68,10 +68,16 @@ pub fn pool_str(pool: *mut nginx_sys::ngx_pool_t, s: &str) -> ngx_str_t {
     unsafe {
         let p = nginx_sys::ngx_pnalloc(pool, s.len() + 1) as *mut u8;
         if p.is_null() {
-            return ngx_str_t { len: 0, data: std::ptr::null_mut() };
+            return ngx_str_t {
+                len: 0,
+                data: std::ptr::null_mut(),
+            };
         }
         std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
         *p.add(s.len()) = 0;
-        ngx_str_t { len: s.len(), data: p }
+        ngx_str_t {
+            len: s.len(),
+            data: p,
+        }
     }
 }

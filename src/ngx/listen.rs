@@ -3,8 +3,8 @@ use super::conf::RtmpConfCtx;
 use super::conn::ngx_rtmp_init_connection;
 use super::ffi::{conf_args, conf_emerg, pool_str};
 use super::ngx_rtmp_core_module::{core_main_conf, CoreMainConf};
-use ngx_rtmp_core::config::listen::{parse_listen_opts, ListenOpts};
 use nginx_sys::{ngx_conf_t, ngx_sockaddr_t, ngx_url_t, socklen_t};
+use ngx_rtmp_core::config::listen::{parse_listen_opts, ListenOpts};
 use std::mem::zeroed;
 
 /// The accept handler as the listening sockets hold it, to recognise ours.
@@ -42,7 +42,9 @@ pub fn add_listen(cf: *mut ngx_conf_t, ctx: &RtmpConfCtx) -> Result<(), String> 
             let why = if u.err.is_null() {
                 "invalid address".to_string()
             } else {
-                std::ffi::CStr::from_ptr(u.err).to_string_lossy().into_owned()
+                std::ffi::CStr::from_ptr(u.err)
+                    .to_string_lossy()
+                    .into_owned()
             };
             return Err(format!("{why} in \"{addr}\" of the \"listen\" directive"));
         }
@@ -55,10 +57,20 @@ pub fn add_listen(cf: *mut ngx_conf_t, ctx: &RtmpConfCtx) -> Result<(), String> 
         unsafe { std::slice::from_raw_parts(s as *const _ as *const u8, n as usize).to_vec() }
     };
     let mine = bytes(&sockaddr, socklen);
-    if cmcf.listens.iter().any(|l| bytes(&l.sockaddr, l.socklen) == mine) {
+    if cmcf
+        .listens
+        .iter()
+        .any(|l| bytes(&l.sockaddr, l.socklen) == mine)
+    {
         return Err(format!("duplicate \"{addr}\" address and port pair"));
     }
-    cmcf.listens.push(ListenSpec { sockaddr, socklen, text: addr, opts, srv_ctx: ctx as *const _ as *mut _ });
+    cmcf.listens.push(ListenSpec {
+        sockaddr,
+        socklen,
+        text: addr,
+        opts,
+        srv_ctx: ctx as *const _ as *mut _,
+    });
     Ok(())
 }
 

@@ -1,9 +1,7 @@
 //! The `rtmp {}` block: an nginx core module that creates the RTMP conf context, parses the
 //! block with every RTMP-type module's directives, merges rtmp → server → application, and
 //! opens the listening sockets.
-use super::conf::{
-    RtmpConfCtx, RtmpModuleCtx, NGX_RTMP_MODULE, RTMP_MAIN_CONF,
-};
+use super::conf::{RtmpConfCtx, RtmpModuleCtx, NGX_RTMP_MODULE, RTMP_MAIN_CONF};
 use super::ffi::{conf_emerg, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::listen;
 use super::ngx_rtmp_core_module::core_main_conf;
@@ -44,7 +42,9 @@ pub static mut ngx_rtmp_module: ngx_module_t = ngx_module_t {
 /// Streams live in one worker's hub, so until streams are shared between workers, every RTMP
 /// connection goes to worker 0: the other workers take their RTMP listeners out of their
 /// event loop (http keeps every worker). A player then always finds its publisher.
-unsafe extern "C" fn ngx_rtmp_init_process(cycle: *mut nginx_sys::ngx_cycle_t) -> nginx_sys::ngx_int_t {
+unsafe extern "C" fn ngx_rtmp_init_process(
+    cycle: *mut nginx_sys::ngx_cycle_t,
+) -> nginx_sys::ngx_int_t {
     // SAFETY: called once in each worker after the event module added the listening events;
     // cycle->listening holds nelts ngx_listening_t.
     unsafe {
@@ -60,7 +60,11 @@ unsafe extern "C" fn ngx_rtmp_init_process(cycle: *mut nginx_sys::ngx_cycle_t) -
             if (*rev).active() != 0 {
                 if let Some(del) = nginx_sys::ngx_event_actions.del {
                     // NGX_READ_EVENT as nginx defines it for epoll builds (a macro bindgen cannot see).
-                    del(rev, (libc::EPOLLIN | libc::EPOLLRDHUP) as nginx_sys::ngx_int_t, 0);
+                    del(
+                        rev,
+                        (libc::EPOLLIN | libc::EPOLLRDHUP) as nginx_sys::ngx_int_t,
+                        0,
+                    );
                 }
             }
         }
@@ -96,11 +100,15 @@ pub fn new_level(
         }
         let n = n as usize;
         let pool = (*cf).pool;
-        let ctx = nginx_sys::ngx_pcalloc(pool, std::mem::size_of::<RtmpConfCtx>()) as *mut RtmpConfCtx;
+        let ctx =
+            nginx_sys::ngx_pcalloc(pool, std::mem::size_of::<RtmpConfCtx>()) as *mut RtmpConfCtx;
         if ctx.is_null() {
             return None;
         }
-        let arr = || nginx_sys::ngx_pcalloc(pool, n.max(1) * std::mem::size_of::<*mut c_void>()) as *mut *mut c_void;
+        let arr = || {
+            nginx_sys::ngx_pcalloc(pool, n.max(1) * std::mem::size_of::<*mut c_void>())
+                as *mut *mut c_void
+        };
         let (new_main, new_srv) = levels;
         (*ctx).main_conf = match (new_main, parent) {
             (false, Some(p)) => p.main_conf,
@@ -162,7 +170,12 @@ pub fn parse_block(cf: *mut ngx_conf_t, ctx: *mut RtmpConfCtx, cmd_type: ngx_uin
 }
 
 /// Merges the conf of every RTMP module from `parent` into `child` (server or app level).
-pub fn merge_level(cf: *mut ngx_conf_t, parent: &RtmpConfCtx, child: &RtmpConfCtx, srv: bool) -> bool {
+pub fn merge_level(
+    cf: *mut ngx_conf_t,
+    parent: &RtmpConfCtx,
+    child: &RtmpConfCtx,
+    srv: bool,
+) -> bool {
     // SAFETY: both contexts were made by new_level for this cycle's modules.
     unsafe {
         for m in rtmp_modules((*cf).cycle) {

@@ -1,8 +1,11 @@
 //! `allow` / `deny` `[publish|play]` `ADDR|CIDR|all`, first match wins.
-use super::conf::{create_conf, directive, merge_conf, Conf, Directive, RtmpConfCtx, RtmpModuleCtx, APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MSA};
+use super::conf::{
+    create_conf, directive, merge_conf, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
+    APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MSA,
+};
 use super::ffi::conf_warn;
-use ngx_rtmp_core::config::access::{check, parse_access, AccessRule};
 use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_TAKE12};
+use ngx_rtmp_core::config::access::{check, parse_access, AccessRule};
 use std::ffi::c_void;
 use std::net::IpAddr;
 use std::ptr::addr_of_mut;
@@ -60,7 +63,10 @@ pub static mut ngx_rtmp_access_module: ngx_module_t = ngx_module_t {
 pub fn access_allows(ctx: &RtmpConfCtx, publish: bool, addr: Option<IpAddr>) -> bool {
     // SAFETY: ctx is an application context made with this module's create_app_conf.
     let conf: &AccessAppConf = unsafe {
-        super::conf::conf_at(ctx.app_conf, (*addr_of_mut!(ngx_rtmp_access_module)).ctx_index)
+        super::conf::conf_at(
+            ctx.app_conf,
+            (*addr_of_mut!(ngx_rtmp_access_module)).ctx_index,
+        )
     };
     let addr = addr.unwrap_or(IpAddr::from([0u8; 4]));
     check(&conf.rules, publish, addr)

@@ -4,11 +4,11 @@
 //! warning about accepted-but-inactive directives is logged.
 use super::deferred;
 use super::ffi::{conf_args, conf_emerg, log, NGX_CONF_ERROR, NGX_CONF_OK};
-use ngx_rtmp_core::config::values::{parse_flag, parse_msec};
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_core_module_t, ngx_cycle_t, ngx_module_t, ngx_uint_t,
     NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CORE_MODULE, NGX_DIRECT_CONF, NGX_LOG_WARN, NGX_MAIN_CONF,
 };
+use ngx_rtmp_core::config::values::{parse_flag, parse_msec};
 use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of_mut, null_mut};
 
@@ -43,14 +43,23 @@ unsafe extern "C" fn init_conf(cycle: *mut ngx_cycle_t, _conf: *mut c_void) -> *
     NGX_CONF_OK
 }
 
-unsafe extern "C" fn set(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn set(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
     let args = conf_args(cf);
     // SAFETY: NGX_DIRECT_CONF: nginx passes the conf create_conf made.
     let c = unsafe { &mut *(conf as *mut AutoPushConf) };
-    let (name, value) = (args[0].as_str(), args.get(1).map(String::as_str).unwrap_or(""));
+    let (name, value) = (
+        args[0].as_str(),
+        args.get(1).map(String::as_str).unwrap_or(""),
+    );
     let r = match name {
         "rtmp_auto_push" => parse_flag(name, value).map(|v| c.auto_push.replace(v).is_some()),
-        "rtmp_auto_push_reconnect" => parse_msec(name, value).map(|v| c.reconnect.replace(v).is_some()),
+        "rtmp_auto_push_reconnect" => {
+            parse_msec(name, value).map(|v| c.reconnect.replace(v).is_some())
+        }
         _ => Ok(c.socket_dir.replace(value.to_string()).is_some()),
     };
     match r {

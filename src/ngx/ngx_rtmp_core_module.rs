@@ -61,7 +61,10 @@ impl Conf for CoreSrvConf {
         self.chunk_size = self.chunk_size.or(p.chunk_size).or(Some(4096));
         self.max_message = self.max_message.or(p.max_message).or(Some(1024 * 1024));
         self.out_queue = self.out_queue.or(p.out_queue).or(Some(256));
-        self.out_cork = self.out_cork.or(p.out_cork).or(self.out_queue.map(|q| q / 8));
+        self.out_cork = self
+            .out_cork
+            .or(p.out_cork)
+            .or(self.out_queue.map(|q| q / 8));
         self.busy = self.busy.or(p.busy).or(Some(false));
         self.buflen = self.buflen.or(p.buflen).or(Some(1000));
         self.so_keepalive = self.so_keepalive.or(p.so_keepalive).or(Some(false));
@@ -85,7 +88,7 @@ impl Conf for CoreAppConf {
 }
 
 fn set_chunk_size(c: &mut CoreSrvConf, d: &Directive) -> Result<(), String> {
-    let v = size(d)?;
+    let v = number(d)?;
     // The RTMP chunk size field is 31 bits; below 128 only costs headers.
     if !(128..=16_777_215).contains(&v) {
         return Err(format!(
@@ -138,20 +141,104 @@ static mut NGX_RTMP_CORE_COMMANDS: [ngx_command_t; 18] = [
         offset: 0,
         post: null_mut(),
     },
-    directive!("timeout", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.timeout, msec(d)?)),
-    directive!("ping", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ping, msec(d)?)),
-    directive!("ping_timeout", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ping_timeout, msec(d)?)),
-    directive!("max_streams", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.max_streams, number(d)?)),
-    directive!("ack_window", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ack_window, number(d)?)),
-    directive!("chunk_size", MS1, SRV_CONF_OFFSET, CoreSrvConf, set_chunk_size),
-    directive!("max_message", MS1, SRV_CONF_OFFSET, CoreSrvConf, set_max_message),
-    directive!("out_queue", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.out_queue, size(d)?)),
-    directive!("out_cork", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.out_cork, size(d)?)),
-    directive!("busy", MSF, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.busy, flag(d)?)),
-    directive!("buflen", MS1, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.buflen, msec(d)?)),
-    directive!("so_keepalive", MSF, SRV_CONF_OFFSET, CoreSrvConf, |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.so_keepalive, flag(d)?)),
-    directive!("play_time_fix", MSAF, APP_CONF_OFFSET, CoreAppConf, |c: &mut CoreAppConf, d: &Directive| d.set_once(&mut c.play_time_fix, flag(d)?)),
-    directive!("publish_time_fix", MSAF, APP_CONF_OFFSET, CoreAppConf, |c: &mut CoreAppConf, d: &Directive| d.set_once(&mut c.publish_time_fix, flag(d)?)),
+    directive!(
+        "timeout",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.timeout, msec(d)?)
+    ),
+    directive!(
+        "ping",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ping, msec(d)?)
+    ),
+    directive!(
+        "ping_timeout",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ping_timeout, msec(d)?)
+    ),
+    directive!(
+        "max_streams",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.max_streams, number(d)?)
+    ),
+    directive!(
+        "ack_window",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ack_window, number(d)?)
+    ),
+    directive!(
+        "chunk_size",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        set_chunk_size
+    ),
+    directive!(
+        "max_message",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        set_max_message
+    ),
+    directive!(
+        "out_queue",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.out_queue, size(d)?)
+    ),
+    directive!(
+        "out_cork",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.out_cork, size(d)?)
+    ),
+    directive!(
+        "busy",
+        MSF,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.busy, flag(d)?)
+    ),
+    directive!(
+        "buflen",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.buflen, msec(d)?)
+    ),
+    directive!(
+        "so_keepalive",
+        MSF,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.so_keepalive, flag(d)?)
+    ),
+    directive!(
+        "play_time_fix",
+        MSAF,
+        APP_CONF_OFFSET,
+        CoreAppConf,
+        |c: &mut CoreAppConf, d: &Directive| d.set_once(&mut c.play_time_fix, flag(d)?)
+    ),
+    directive!(
+        "publish_time_fix",
+        MSAF,
+        APP_CONF_OFFSET,
+        CoreAppConf,
+        |c: &mut CoreAppConf, d: &Directive| d.set_once(&mut c.publish_time_fix, flag(d)?)
+    ),
     ngx_command_t::empty(),
 ];
 

@@ -1,9 +1,14 @@
 //! The `exec` family: command lines split into program and arguments at config time (no
 //! shell is ever involved) and kept; running them comes with the exec release.
-use super::conf::{app_conf_ctx, directive, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx, APP_CONF_OFFSET, RTMP_MSA, RTMP_REC_CONF};
+use super::conf::{
+    app_conf_ctx, directive, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx,
+    APP_CONF_OFFSET, RTMP_MSA, RTMP_REC_CONF,
+};
 use super::values::{flag, msec};
+use nginx_sys::{
+    ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1,
+};
 use ngx_rtmp_core::config::exec::{split_command, ExecCommand};
-use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1};
 
 #[derive(Default)]
 pub struct ExecAppConf {
@@ -53,7 +58,12 @@ fn signal(d: &Directive) -> Result<i32, String> {
         "USR1" => libc::SIGUSR1,
         "USR2" => libc::SIGUSR2,
         "TERM" => libc::SIGTERM,
-        _ => return Err(format!("unknown signal \"{v}\" in \"{}\" directive", d.name)),
+        _ => {
+            return Err(format!(
+                "unknown signal \"{v}\" in \"{}\" directive",
+                d.name
+            ))
+        }
     };
     Ok(n)
 }
@@ -69,16 +79,47 @@ static mut NGX_RTMP_EXEC_COMMANDS: [ngx_command_t; 14] = [
     directive!("exec_publish_done", M, APP_CONF_OFFSET, E, set_exec),
     directive!("exec_play", M, APP_CONF_OFFSET, E, set_exec),
     directive!("exec_play_done", M, APP_CONF_OFFSET, E, set_exec),
-    directive!("exec_record_done", M | RTMP_REC_CONF, APP_CONF_OFFSET, E, set_exec),
+    directive!(
+        "exec_record_done",
+        M | RTMP_REC_CONF,
+        APP_CONF_OFFSET,
+        E,
+        set_exec
+    ),
     directive!("exec_static", M, APP_CONF_OFFSET, E, set_exec),
-    directive!("respawn", RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t, APP_CONF_OFFSET, E, later_set!(E, respawn, flag)),
-    directive!("respawn_timeout", RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t, APP_CONF_OFFSET, E, later_set!(E, respawn_timeout, msec)),
-    directive!("exec_kill_signal", RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t, APP_CONF_OFFSET, E, later_set!(E, kill_signal, signal)),
-    directive!("exec_options", RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t, APP_CONF_OFFSET, E, later_set!(E, options, flag)),
+    directive!(
+        "respawn",
+        RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t,
+        APP_CONF_OFFSET,
+        E,
+        later_set!(E, respawn, flag)
+    ),
+    directive!(
+        "respawn_timeout",
+        RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t,
+        APP_CONF_OFFSET,
+        E,
+        later_set!(E, respawn_timeout, msec)
+    ),
+    directive!(
+        "exec_kill_signal",
+        RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t,
+        APP_CONF_OFFSET,
+        E,
+        later_set!(E, kill_signal, signal)
+    ),
+    directive!(
+        "exec_options",
+        RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t,
+        APP_CONF_OFFSET,
+        E,
+        later_set!(E, options, flag)
+    ),
     ngx_command_t::empty(),
 ];
 
 static NGX_RTMP_EXEC_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(ExecAppConf);
 
 #[no_mangle]
-pub static mut ngx_rtmp_exec_module: ngx_module_t = rtmp_module!(NGX_RTMP_EXEC_MODULE_CTX, NGX_RTMP_EXEC_COMMANDS);
+pub static mut ngx_rtmp_exec_module: ngx_module_t =
+    rtmp_module!(NGX_RTMP_EXEC_MODULE_CTX, NGX_RTMP_EXEC_COMMANDS);

@@ -1,8 +1,13 @@
 //! `hls*`: parsed, checked and kept with nginx-rtmp-module's syntax; the segmenter comes
 //! with the storage release.
-use super::conf::{app_conf_ctx, directive, later, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx, APP_CONF_OFFSET, RTMP_MSA};
+use super::conf::{
+    app_conf_ctx, directive, later, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx,
+    APP_CONF_OFFSET, RTMP_MSA,
+};
 use super::values::{flag, msec, number, one_of, size, string};
-use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1};
+use nginx_sys::{
+    ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1,
+};
 
 #[derive(Default)]
 pub struct HlsAppConf {
@@ -35,10 +40,29 @@ impl Conf for HlsAppConf {
         macro_rules! inherit {
             ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = p.$f.clone(); } )* };
         }
-        inherit!(hls, path, fragment, max_fragment, playlist_length, muxdelay, sync, continuous,
-            nested, fragment_naming, fragment_naming_granularity, fragment_slicing, playlist_type,
-            max_audio_delay, audio_buffer_size, cleanup, base_url, keys, key_path, key_url,
-            fragments_per_key);
+        inherit!(
+            hls,
+            path,
+            fragment,
+            max_fragment,
+            playlist_length,
+            muxdelay,
+            sync,
+            continuous,
+            nested,
+            fragment_naming,
+            fragment_naming_granularity,
+            fragment_slicing,
+            playlist_type,
+            max_audio_delay,
+            audio_buffer_size,
+            cleanup,
+            base_url,
+            keys,
+            key_path,
+            key_url,
+            fragments_per_key
+        );
         if self.variants.is_empty() {
             self.variants = p.variants.clone();
         }
@@ -70,34 +94,155 @@ const F: ngx_uint_t = RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t;
 
 static mut NGX_RTMP_HLS_COMMANDS: [ngx_command_t; 23] = [
     directive!("hls", F, APP_CONF_OFFSET, H, set_hls),
-    directive!("hls_path", T1, APP_CONF_OFFSET, H, later_set!(H, path, string)),
-    directive!("hls_fragment", T1, APP_CONF_OFFSET, H, later_set!(H, fragment, msec)),
-    directive!("hls_max_fragment", T1, APP_CONF_OFFSET, H, later_set!(H, max_fragment, msec)),
-    directive!("hls_playlist_length", T1, APP_CONF_OFFSET, H, later_set!(H, playlist_length, msec)),
-    directive!("hls_muxdelay", T1, APP_CONF_OFFSET, H, later_set!(H, muxdelay, msec)),
-    directive!("hls_sync", T1, APP_CONF_OFFSET, H, later_set!(H, sync, msec)),
-    directive!("hls_continuous", F, APP_CONF_OFFSET, H, later_set!(H, continuous, flag)),
-    directive!("hls_nested", F, APP_CONF_OFFSET, H, later_set!(H, nested, flag)),
-    directive!("hls_fragment_naming", T1, APP_CONF_OFFSET, H,
-        later_set!(H, fragment_naming, |d| one_of(d, &["sequential", "timestamp", "system"]))),
-    directive!("hls_fragment_naming_granularity", T1, APP_CONF_OFFSET, H,
-        later_set!(H, fragment_naming_granularity, number)),
-    directive!("hls_fragment_slicing", T1, APP_CONF_OFFSET, H,
-        later_set!(H, fragment_slicing, |d| one_of(d, &["plain", "aligned"]))),
-    directive!("hls_type", T1, APP_CONF_OFFSET, H, later_set!(H, playlist_type, |d| one_of(d, &["live", "event"]))),
-    directive!("hls_max_audio_delay", T1, APP_CONF_OFFSET, H, later_set!(H, max_audio_delay, msec)),
-    directive!("hls_audio_buffer_size", T1, APP_CONF_OFFSET, H, later_set!(H, audio_buffer_size, size)),
-    directive!("hls_cleanup", F, APP_CONF_OFFSET, H, later_set!(H, cleanup, flag)),
-    directive!("hls_variant", RTMP_MSA | NGX_CONF_1MORE as ngx_uint_t, APP_CONF_OFFSET, H, set_variant),
-    directive!("hls_base_url", T1, APP_CONF_OFFSET, H, later_set!(H, base_url, string)),
+    directive!(
+        "hls_path",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, path, string)
+    ),
+    directive!(
+        "hls_fragment",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, fragment, msec)
+    ),
+    directive!(
+        "hls_max_fragment",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, max_fragment, msec)
+    ),
+    directive!(
+        "hls_playlist_length",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, playlist_length, msec)
+    ),
+    directive!(
+        "hls_muxdelay",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, muxdelay, msec)
+    ),
+    directive!(
+        "hls_sync",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, sync, msec)
+    ),
+    directive!(
+        "hls_continuous",
+        F,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, continuous, flag)
+    ),
+    directive!(
+        "hls_nested",
+        F,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, nested, flag)
+    ),
+    directive!(
+        "hls_fragment_naming",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, fragment_naming, |d| one_of(
+            d,
+            &["sequential", "timestamp", "system"]
+        ))
+    ),
+    directive!(
+        "hls_fragment_naming_granularity",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, fragment_naming_granularity, number)
+    ),
+    directive!(
+        "hls_fragment_slicing",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, fragment_slicing, |d| one_of(d, &["plain", "aligned"]))
+    ),
+    directive!(
+        "hls_type",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, playlist_type, |d| one_of(d, &["live", "event"]))
+    ),
+    directive!(
+        "hls_max_audio_delay",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, max_audio_delay, msec)
+    ),
+    directive!(
+        "hls_audio_buffer_size",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, audio_buffer_size, size)
+    ),
+    directive!(
+        "hls_cleanup",
+        F,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, cleanup, flag)
+    ),
+    directive!(
+        "hls_variant",
+        RTMP_MSA | NGX_CONF_1MORE as ngx_uint_t,
+        APP_CONF_OFFSET,
+        H,
+        set_variant
+    ),
+    directive!(
+        "hls_base_url",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, base_url, string)
+    ),
     directive!("hls_keys", F, APP_CONF_OFFSET, H, later_set!(H, keys, flag)),
-    directive!("hls_key_path", T1, APP_CONF_OFFSET, H, later_set!(H, key_path, string)),
-    directive!("hls_key_url", T1, APP_CONF_OFFSET, H, later_set!(H, key_url, string)),
-    directive!("hls_fragments_per_key", T1, APP_CONF_OFFSET, H, later_set!(H, fragments_per_key, number)),
+    directive!(
+        "hls_key_path",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, key_path, string)
+    ),
+    directive!(
+        "hls_key_url",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, key_url, string)
+    ),
+    directive!(
+        "hls_fragments_per_key",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        later_set!(H, fragments_per_key, number)
+    ),
     ngx_command_t::empty(),
 ];
 
 static NGX_RTMP_HLS_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(HlsAppConf);
 
 #[no_mangle]
-pub static mut ngx_rtmp_hls_module: ngx_module_t = rtmp_module!(NGX_RTMP_HLS_MODULE_CTX, NGX_RTMP_HLS_COMMANDS);
+pub static mut ngx_rtmp_hls_module: ngx_module_t =
+    rtmp_module!(NGX_RTMP_HLS_MODULE_CTX, NGX_RTMP_HLS_COMMANDS);

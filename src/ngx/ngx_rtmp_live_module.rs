@@ -1,5 +1,8 @@
 //! `live` and the live-stream settings of an application.
-use super::conf::{app_conf_ctx, directive, later, rtmp_module, Conf, Directive, RtmpConfCtx, RtmpModuleCtx, APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MSA};
+use super::conf::{
+    app_conf_ctx, directive, later, rtmp_module, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
+    APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MSA,
+};
 use super::values::{flag, msec, number};
 use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_TAKE1};
 use std::ffi::c_void;
@@ -46,7 +49,9 @@ fn set_meta(c: &mut LiveAppConf, d: &Directive) -> Result<(), String> {
         // Metadata always passes through as the publisher sent it, which is `meta copy`.
         "copy" => d.set_once(&mut c.meta, "copy".into()),
         "on" | "off" => later(&mut c.meta, d, d.value().to_string()),
-        v => Err(format!("invalid value \"{v}\" in \"meta\" directive, it must be \"on\", \"copy\" or \"off\"")),
+        v => Err(format!(
+            "invalid value \"{v}\" in \"meta\" directive, it must be \"on\", \"copy\" or \"off\""
+        )),
     }
 }
 
@@ -55,18 +60,79 @@ const T1: ngx_uint_t = RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t;
 type L = LiveAppConf;
 
 static mut NGX_RTMP_LIVE_COMMANDS: [ngx_command_t; 13] = [
-    directive!("live", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| d.set_once(&mut c.live, flag(d)?)),
+    directive!("live", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| d
+        .set_once(&mut c.live, flag(d)?)),
     directive!("meta", T1, APP_CONF_OFFSET, L, set_meta),
-    directive!("stream_buckets", T1, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| d.set_once(&mut c.stream_buckets, number(d)?)),
-    directive!("buffer", T1, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| later(&mut c.buffer, d, msec(d)?)),
-    directive!("sync", T1, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| later(&mut c.sync, d, msec(d)?)),
-    directive!("interleave", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| later(&mut c.interleave, d, flag(d)?)),
-    directive!("wait_key", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| d.set_once(&mut c.wait_key, flag(d)?)),
-    directive!("wait_video", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| later(&mut c.wait_video, d, flag(d)?)),
-    directive!("publish_notify", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| d.set_once(&mut c.publish_notify, flag(d)?)),
-    directive!("play_restart", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| later(&mut c.play_restart, d, flag(d)?)),
-    directive!("idle_streams", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| d.set_once(&mut c.idle_streams, flag(d)?)),
-    directive!("drop_idle_publisher", T1, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| later(&mut c.drop_idle_publisher, d, msec(d)?)),
+    directive!(
+        "stream_buckets",
+        T1,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| d.set_once(&mut c.stream_buckets, number(d)?)
+    ),
+    directive!(
+        "buffer",
+        T1,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| later(&mut c.buffer, d, msec(d)?)
+    ),
+    directive!(
+        "sync",
+        T1,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| later(&mut c.sync, d, msec(d)?)
+    ),
+    directive!(
+        "interleave",
+        F,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| later(&mut c.interleave, d, flag(d)?)
+    ),
+    directive!(
+        "wait_key",
+        F,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| d.set_once(&mut c.wait_key, flag(d)?)
+    ),
+    directive!(
+        "wait_video",
+        F,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| later(&mut c.wait_video, d, flag(d)?)
+    ),
+    directive!(
+        "publish_notify",
+        F,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| d.set_once(&mut c.publish_notify, flag(d)?)
+    ),
+    directive!(
+        "play_restart",
+        F,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| later(&mut c.play_restart, d, flag(d)?)
+    ),
+    directive!(
+        "idle_streams",
+        F,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| d.set_once(&mut c.idle_streams, flag(d)?)
+    ),
+    directive!(
+        "drop_idle_publisher",
+        T1,
+        APP_CONF_OFFSET,
+        L,
+        |c: &mut L, d: &Directive| later(&mut c.drop_idle_publisher, d, msec(d)?)
+    ),
     ngx_command_t::empty(),
 ];
 
@@ -79,5 +145,10 @@ pub static mut ngx_rtmp_live_module: ngx_module_t =
 pub fn live_conf(ctx: &RtmpConfCtx) -> &LiveAppConf {
     // SAFETY: ctx is an application context of the running cycle, made with this module's
     // create_app_conf at index ctx_index.
-    unsafe { super::conf::conf_at(ctx.app_conf, (*addr_of_mut!(ngx_rtmp_live_module)).ctx_index) }
+    unsafe {
+        super::conf::conf_at(
+            ctx.app_conf,
+            (*addr_of_mut!(ngx_rtmp_live_module)).ctx_index,
+        )
+    }
 }

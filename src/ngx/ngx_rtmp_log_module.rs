@@ -1,11 +1,16 @@
 //! `access_log` and `log_format` of the rtmp block: one line per session when it ends, in
 //! nginx-rtmp-module's default `combined` format unless a named format is given.
-use super::conf::{create_conf, directive, merge_conf, Conf, Directive, RtmpConfCtx, RtmpModuleCtx, APP_CONF_OFFSET, MAIN_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MAIN_CONF, RTMP_MSA};
+use super::conf::{
+    create_conf, directive, merge_conf, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
+    APP_CONF_OFFSET, MAIN_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MAIN_CONF, RTMP_MSA,
+};
 use super::conn::{now, Conn};
 use super::ffi::{ngx_str, pool_str};
+use nginx_sys::{
+    ngx_command_t, ngx_module_t, ngx_open_file_t, ngx_uint_t, NGX_CONF_2MORE, NGX_CONF_TAKE12,
+};
 use ngx_rtmp_core::accesslog::{command, readable_time, LogFormat, COMBINED};
 use ngx_rtmp_core::protocol::ConnectInfo;
-use nginx_sys::{ngx_command_t, ngx_module_t, ngx_open_file_t, ngx_uint_t, NGX_CONF_2MORE, NGX_CONF_TAKE12};
 use std::ffi::c_void;
 use std::ptr::addr_of_mut;
 
@@ -51,7 +56,10 @@ fn set_access_log(c: &mut LogAppConf, d: &Directive) -> Result<(), String> {
             // SAFETY: inside rtmp{} cf->ctx is an RtmpConfCtx; log_format lives in main conf.
             let main: &LogMainConf = unsafe {
                 let ctx = &*((*d.cf).ctx as *const RtmpConfCtx);
-                super::conf::conf_at(ctx.main_conf, (*addr_of_mut!(ngx_rtmp_log_module)).ctx_index)
+                super::conf::conf_at(
+                    ctx.main_conf,
+                    (*addr_of_mut!(ngx_rtmp_log_module)).ctx_index,
+                )
             };
             main.formats
                 .iter()
@@ -68,7 +76,9 @@ fn set_access_log(c: &mut LogAppConf, d: &Directive) -> Result<(), String> {
     if file.is_null() {
         return Err(format!("cannot open access log \"{}\"", v[0]));
     }
-    c.logs.get_or_insert_with(Vec::new).push(LogTarget { file, format });
+    c.logs
+        .get_or_insert_with(Vec::new)
+        .push(LogTarget { file, format });
     Ok(())
 }
 
@@ -84,8 +94,20 @@ fn set_log_format(c: &mut LogMainConf, d: &Directive) -> Result<(), String> {
 }
 
 static mut NGX_RTMP_LOG_COMMANDS: [ngx_command_t; 3] = [
-    directive!("access_log", RTMP_MSA | NGX_CONF_TAKE12 as ngx_uint_t, APP_CONF_OFFSET, LogAppConf, set_access_log),
-    directive!("log_format", RTMP_MAIN_CONF | NGX_CONF_2MORE as ngx_uint_t, MAIN_CONF_OFFSET, LogMainConf, set_log_format),
+    directive!(
+        "access_log",
+        RTMP_MSA | NGX_CONF_TAKE12 as ngx_uint_t,
+        APP_CONF_OFFSET,
+        LogAppConf,
+        set_access_log
+    ),
+    directive!(
+        "log_format",
+        RTMP_MAIN_CONF | NGX_CONF_2MORE as ngx_uint_t,
+        MAIN_CONF_OFFSET,
+        LogMainConf,
+        set_log_format
+    ),
     ngx_command_t::empty(),
 ];
 
@@ -138,7 +160,10 @@ pub fn write(conn: &Conn) {
     };
     // SAFETY: application and server contexts live as long as the connection's cycle.
     let conf: &LogAppConf = unsafe {
-        super::conf::conf_at((*ctx).app_conf, (*addr_of_mut!(ngx_rtmp_log_module)).ctx_index)
+        super::conf::conf_at(
+            (*ctx).app_conf,
+            (*addr_of_mut!(ngx_rtmp_log_module)).ctx_index,
+        )
     };
     let Some(logs) = &conf.logs else { return };
     if logs.is_empty() {

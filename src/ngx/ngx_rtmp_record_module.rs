@@ -1,12 +1,18 @@
 //! `record*` and `recorder NAME {}`: parsed, checked and kept with nginx-rtmp-module's syntax;
 //! the FLV recorder comes with the storage release.
-use super::conf::{app_conf_ctx, directive, later, later_set, rtmp_module, Conf, Directive, RtmpConfCtx, RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MSA, RTMP_REC_CONF};
+use super::conf::{
+    app_conf_ctx, directive, later, later_set, rtmp_module, Conf, Directive, RtmpConfCtx,
+    RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MSA, RTMP_REC_CONF,
+};
 use super::ffi::{conf_args, conf_emerg, conf_warn, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::ngx_rtmp::{new_level, parse_block};
 use super::ngx_rtmp_core_module::core_main_conf;
 use super::values::{flag, msec, number, size, string};
+use nginx_sys::{
+    ngx_command_t, ngx_conf_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_BLOCK,
+    NGX_CONF_FLAG, NGX_CONF_TAKE1,
+};
 use ngx_rtmp_core::config::record::{parse_record_flags, RECORD_OFF};
-use nginx_sys::{ngx_command_t, ngx_conf_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_BLOCK, NGX_CONF_FLAG, NGX_CONF_TAKE1};
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
@@ -30,7 +36,11 @@ impl Conf for RecordAppConf {
     fn merge(&mut self, p: &Self) -> Result<(), String> {
         self.flags = self.flags.or(p.flags).or(Some(RECORD_OFF));
         self.path = self.path.take().or_else(|| p.path.clone());
-        self.suffix = self.suffix.take().or_else(|| p.suffix.clone()).or_else(|| Some(".flv".into()));
+        self.suffix = self
+            .suffix
+            .take()
+            .or_else(|| p.suffix.clone())
+            .or_else(|| Some(".flv".into()));
         self.unique = self.unique.or(p.unique);
         self.append = self.append.or(p.append);
         self.lock = self.lock.or(p.lock);
@@ -43,7 +53,8 @@ impl Conf for RecordAppConf {
 }
 
 fn set_record(c: &mut RecordAppConf, d: &Directive) -> Result<(), String> {
-    let (flags, warnings) = parse_record_flags(&d.values()).map_err(|e| format!("{e} in \"record\" directive"))?;
+    let (flags, warnings) =
+        parse_record_flags(&d.values()).map_err(|e| format!("{e} in \"record\" directive"))?;
     for w in warnings {
         conf_warn(d.cf, &w);
     }
@@ -62,7 +73,12 @@ unsafe extern "C" fn ngx_rtmp_record_recorder(
     let name = conf_args(cf).get(1).cloned().unwrap_or_default();
     // SAFETY: nginx passes this module's app conf (APP_CONF_OFFSET); cf->ctx is the
     // application's RtmpConfCtx.
-    let (racf, parent) = unsafe { (&mut *(conf as *mut RecordAppConf), (*cf).ctx as *mut RtmpConfCtx) };
+    let (racf, parent) = unsafe {
+        (
+            &mut *(conf as *mut RecordAppConf),
+            (*cf).ctx as *mut RtmpConfCtx,
+        )
+    };
     if racf.recorders.contains(&name) {
         conf_emerg(cf, &format!("duplicate recorder \"{name}\""));
         return NGX_CONF_ERROR;
@@ -73,7 +89,9 @@ unsafe extern "C" fn ngx_rtmp_record_recorder(
     };
     racf.recorders.push(name);
     // SAFETY: as above; the main conf belongs to the core module.
-    unsafe { core_main_conf(&*parent) }.nested.push((parent, ctx));
+    unsafe { core_main_conf(&*parent) }
+        .nested
+        .push((parent, ctx));
     super::deferred::note("recorder");
     if !parse_block(cf, ctx, RTMP_REC_CONF) {
         return NGX_CONF_ERROR;
@@ -95,16 +113,76 @@ static mut NGX_RTMP_RECORD_COMMANDS: [ngx_command_t; 12] = [
         offset: 0,
         post: null_mut(),
     },
-    directive!("record", REC | NGX_CONF_1MORE as ngx_uint_t, APP_CONF_OFFSET, R, set_record),
-    directive!("record_path", R1, APP_CONF_OFFSET, R, later_set!(R, path, string)),
-    directive!("record_suffix", R1, APP_CONF_OFFSET, R, later_set!(R, suffix, string)),
-    directive!("record_unique", RF, APP_CONF_OFFSET, R, later_set!(R, unique, flag)),
-    directive!("record_append", RF, APP_CONF_OFFSET, R, later_set!(R, append, flag)),
-    directive!("record_lock", RF, APP_CONF_OFFSET, R, later_set!(R, lock, flag)),
-    directive!("record_max_size", R1, APP_CONF_OFFSET, R, later_set!(R, max_size, size)),
-    directive!("record_max_frames", R1, APP_CONF_OFFSET, R, later_set!(R, max_frames, number)),
-    directive!("record_interval", R1, APP_CONF_OFFSET, R, later_set!(R, interval, msec)),
-    directive!("record_notify", RF, APP_CONF_OFFSET, R, later_set!(R, notify, flag)),
+    directive!(
+        "record",
+        REC | NGX_CONF_1MORE as ngx_uint_t,
+        APP_CONF_OFFSET,
+        R,
+        set_record
+    ),
+    directive!(
+        "record_path",
+        R1,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, path, string)
+    ),
+    directive!(
+        "record_suffix",
+        R1,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, suffix, string)
+    ),
+    directive!(
+        "record_unique",
+        RF,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, unique, flag)
+    ),
+    directive!(
+        "record_append",
+        RF,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, append, flag)
+    ),
+    directive!(
+        "record_lock",
+        RF,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, lock, flag)
+    ),
+    directive!(
+        "record_max_size",
+        R1,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, max_size, size)
+    ),
+    directive!(
+        "record_max_frames",
+        R1,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, max_frames, number)
+    ),
+    directive!(
+        "record_interval",
+        R1,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, interval, msec)
+    ),
+    directive!(
+        "record_notify",
+        RF,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, notify, flag)
+    ),
     ngx_command_t::empty(),
 ];
 

@@ -1,9 +1,14 @@
 //! `push`, `pull` and the relay settings: parsed, checked and kept with nginx-rtmp-module's
 //! syntax (plus `rtmps://`); the relays themselves come with the relay release.
-use super::conf::{app_conf_ctx, directive, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA};
+use super::conf::{
+    app_conf_ctx, directive, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx,
+    APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
+};
 use super::values::{flag, msec};
+use nginx_sys::{
+    ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1,
+};
 use ngx_rtmp_core::config::relay::{parse_push, RelayTarget};
-use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1};
 
 #[derive(Default)]
 pub struct RelayAppConf {
@@ -43,14 +48,39 @@ const T1: ngx_uint_t = RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t;
 static mut NGX_RTMP_RELAY_COMMANDS: [ngx_command_t; 7] = [
     directive!("push", A1M, APP_CONF_OFFSET, R, set_relay),
     directive!("pull", A1M, APP_CONF_OFFSET, R, set_relay),
-    directive!("push_reconnect", T1, APP_CONF_OFFSET, R, later_set!(R, push_reconnect, msec)),
-    directive!("pull_reconnect", T1, APP_CONF_OFFSET, R, later_set!(R, pull_reconnect, msec)),
-    directive!("session_relay", RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t, APP_CONF_OFFSET, R, later_set!(R, session_relay, flag)),
-    directive!("relay_buffer", RTMP_MS | NGX_CONF_TAKE1 as ngx_uint_t, APP_CONF_OFFSET, R, later_set!(R, buffer, msec)),
+    directive!(
+        "push_reconnect",
+        T1,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, push_reconnect, msec)
+    ),
+    directive!(
+        "pull_reconnect",
+        T1,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, pull_reconnect, msec)
+    ),
+    directive!(
+        "session_relay",
+        RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, session_relay, flag)
+    ),
+    directive!(
+        "relay_buffer",
+        RTMP_MS | NGX_CONF_TAKE1 as ngx_uint_t,
+        APP_CONF_OFFSET,
+        R,
+        later_set!(R, buffer, msec)
+    ),
     ngx_command_t::empty(),
 ];
 
 static NGX_RTMP_RELAY_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(RelayAppConf);
 
 #[no_mangle]
-pub static mut ngx_rtmp_relay_module: ngx_module_t = rtmp_module!(NGX_RTMP_RELAY_MODULE_CTX, NGX_RTMP_RELAY_COMMANDS);
+pub static mut ngx_rtmp_relay_module: ngx_module_t =
+    rtmp_module!(NGX_RTMP_RELAY_MODULE_CTX, NGX_RTMP_RELAY_COMMANDS);

@@ -9,14 +9,18 @@ use nginx_sys::{
 use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of_mut, null_mut};
 
-const HTTP_ANY: ngx_uint_t = (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
+const HTTP_ANY: ngx_uint_t =
+    (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
 
 /// Checks a bitmask-style argument list against the words the C module accepts.
 fn check_words(cf: *mut ngx_conf_t, allowed: &[&str]) -> *mut c_char {
     let args = conf_args(cf);
     for w in &args[1..] {
         if !allowed.contains(&w.as_str()) {
-            conf_emerg(cf, &format!("invalid value \"{w}\" in \"{}\" directive", args[0]));
+            conf_emerg(
+                cf,
+                &format!("invalid value \"{w}\" in \"{}\" directive", args[0]),
+            );
             return NGX_CONF_ERROR;
         }
     }
@@ -24,16 +28,28 @@ fn check_words(cf: *mut ngx_conf_t, allowed: &[&str]) -> *mut c_char {
     NGX_CONF_OK
 }
 
-unsafe extern "C" fn set_stat(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, _conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn set_stat(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    _conf: *mut c_void,
+) -> *mut c_char {
     check_words(cf, &["all", "global", "live", "clients", "play"])
 }
 
-unsafe extern "C" fn set_stylesheet(_cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, _conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn set_stylesheet(
+    _cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    _conf: *mut c_void,
+) -> *mut c_char {
     deferred::note("rtmp_stat_stylesheet");
     NGX_CONF_OK
 }
 
-unsafe extern "C" fn set_control(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, _conf: *mut c_void) -> *mut c_char {
+unsafe extern "C" fn set_control(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    _conf: *mut c_void,
+) -> *mut c_char {
     check_words(cf, &["all", "record", "drop", "redirect"])
 }
 

@@ -11,11 +11,15 @@ pub fn msec(d: &Directive) -> Result<u64, String> {
 }
 
 pub fn size(d: &Directive) -> Result<u64, String> {
-    values::parse_size(&d.name, d.value()).map(|v| v as u64).map_err(|e| e.to_string())
+    values::parse_size(&d.name, d.value())
+        .map(|v| v as u64)
+        .map_err(|e| e.to_string())
 }
 
 pub fn number(d: &Directive) -> Result<u64, String> {
-    values::parse_number(&d.name, d.value()).map(|v| v as u64).map_err(|e| e.to_string())
+    values::parse_number(&d.name, d.value())
+        .map(|v| v as u64)
+        .map_err(|e| e.to_string())
 }
 
 /// A string value kept as written.
@@ -29,16 +33,28 @@ pub fn one_of(d: &Directive, words: &[&str]) -> Result<String, String> {
     if words.contains(&v) {
         Ok(v.to_string())
     } else {
-        Err(format!("invalid value \"{v}\" in \"{}\" directive, it must be one of: {}", d.name, words.join(", ")))
+        Err(format!(
+            "invalid value \"{v}\" in \"{}\" directive, it must be one of: {}",
+            d.name,
+            words.join(", ")
+        ))
     }
 }
 
 /// An http:// URL for notifications.
 pub fn http_url(d: &Directive) -> Result<String, String> {
     let v = d.value();
-    let rest = v.strip_prefix("http://").ok_or_else(|| format!("invalid url \"{v}\" in \"{}\" directive, it must start with \"http://\"", d.name))?;
+    let rest = v.strip_prefix("http://").ok_or_else(|| {
+        format!(
+            "invalid url \"{v}\" in \"{}\" directive, it must start with \"http://\"",
+            d.name
+        )
+    })?;
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("invalid url \"{v}\" in \"{}\" directive, no host", d.name));
+        return Err(format!(
+            "invalid url \"{v}\" in \"{}\" directive, no host",
+            d.name
+        ));
     }
     Ok(v.to_string())
 }

@@ -16,13 +16,34 @@ pub fn publish_ffmpeg(url: &str, seconds: u32) -> ChildGuard {
 
 pub fn publish_ffmpeg_gop(url: &str, seconds: u32, gop: u32) -> ChildGuard {
     let mut c = Command::new("ffmpeg");
-    c.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+warning", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", &seconds.to_string()])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"])
-        .args(["-g", &gop.to_string(), "-pix_fmt", "yuv420p", "-threads", "1"])
-        .args(["-c:a", "aac", "-b:a", "64k", "-f", "flv", url]);
+    c.args([
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "level+warning",
+        "-re",
+    ])
+    .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+    .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+    .args(["-t", &seconds.to_string()])
+    .args([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+    ])
+    .args([
+        "-g",
+        &gop.to_string(),
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        "1",
+    ])
+    .args(["-c:a", "aac", "-b:a", "64k", "-f", "flv", url]);
     ChildGuard::spawn(c)
 }
 
@@ -45,10 +66,23 @@ pub struct PlayResult {
 /// media were read, or no data for `rw_timeout`. Collect with `finish_play`.
 pub fn spawn_ffmpeg_player(url: &str, max_seconds: f64) -> ChildGuard {
     let mut c = Command::new("ffmpeg");
-    c.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info"])
-        .args(["-rw_timeout", "6000000", "-i", url])
-        .args(["-map", "0:v:0?", "-map", "0:a:0?", "-t", &max_seconds.to_string()])
-        .args(["-f", "framecrc", "-"]);
+    c.args([
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "level+info",
+    ])
+    .args(["-rw_timeout", "6000000", "-i", url])
+    .args([
+        "-map",
+        "0:v:0?",
+        "-map",
+        "0:a:0?",
+        "-t",
+        &max_seconds.to_string(),
+    ])
+    .args(["-f", "framecrc", "-"]);
     ChildGuard::spawn(c)
 }
 
@@ -125,9 +159,22 @@ pub fn spawn_ffmpeg_strict_decode(url: &str, seconds: u32) -> ChildGuard {
 /// Flags of the first video packet a fresh player gets ("K_" means keyframe).
 pub fn spawn_first_video_packet_flags(url: &str) -> ChildGuard {
     let mut c = Command::new("ffprobe");
-    c.args(["-v", "error", "-rw_timeout", "6000000", "-select_streams", "v"])
-        .args(["-show_packets", "-read_intervals", "%+#1"])
-        .args(["-show_entries", "packet=flags,pts_time", "-of", "csv=p=0", url]);
+    c.args([
+        "-v",
+        "error",
+        "-rw_timeout",
+        "6000000",
+        "-select_streams",
+        "v",
+    ])
+    .args(["-show_packets", "-read_intervals", "%+#1"])
+    .args([
+        "-show_entries",
+        "packet=flags,pts_time",
+        "-of",
+        "csv=p=0",
+        url,
+    ]);
     ChildGuard::spawn(c)
 }
 
@@ -142,7 +189,10 @@ pub struct StreamInfo {
 pub fn probe_file(path: &Path) -> (Vec<StreamInfo>, String) {
     let mut c = Command::new("ffprobe");
     c.args(["-v", "error", "-count_frames"])
-        .args(["-show_entries", "stream=codec_type,codec_name,nb_read_frames"])
+        .args([
+            "-show_entries",
+            "stream=codec_type,codec_name,nb_read_frames",
+        ])
         .args(["-of", "csv=p=0"])
         .arg(path);
     let out = run_bounded(c, Duration::from_secs(60));
@@ -163,8 +213,18 @@ pub fn probe_file(path: &Path) -> (Vec<StreamInfo>, String) {
 /// `rtmpdump -r URL -v -B seconds -o file` (live, stop at `seconds` into the stream).
 pub fn spawn_rtmpdump(url: &str, seconds: u32, out: &Path) -> ChildGuard {
     let mut c = Command::new("rtmpdump");
-    c.args(["-q", "-r", url, "-v", "-m", "10", "-B", &seconds.to_string(), "-o"])
-        .arg(out);
+    c.args([
+        "-q",
+        "-r",
+        url,
+        "-v",
+        "-m",
+        "10",
+        "-B",
+        &seconds.to_string(),
+        "-o",
+    ])
+    .arg(out);
     ChildGuard::spawn(c)
 }
 

@@ -22,7 +22,10 @@ pub use proc::{run_bounded, ChildGuard, Output};
 
 /// Root of the repository (the parent of `tests/`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The module under test: `$NGX_RTMP_SO`, or `<repo>/build/ngx_rtmp_module.so`.
@@ -217,7 +220,8 @@ impl Nginx {
                     return ng;
                 }
                 Err(e) => {
-                    let log = ng.error_log() + &fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+                    let log = ng.error_log()
+                        + &fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
                     last_err = format!("{}\n{}", e, log);
                     let retry = log.contains("Address already in use");
                     drop(ng);
@@ -241,8 +245,7 @@ impl Nginx {
             // Checked via /proc/net/tcp*, without connecting (a probe connection would be
             // a session in the access log).
             let _ = addr;
-            if port_listening(self.rtmp_port) && !self.worker_pids().is_empty()
-            {
+            if port_listening(self.rtmp_port) && !self.worker_pids().is_empty() {
                 return Ok(());
             }
             if t0.elapsed() > limit {
@@ -331,7 +334,13 @@ impl Nginx {
 
     /// Lines of error.log that show a crash or an alert.
     pub fn alerts(&self) -> Vec<String> {
-        let pats = ["[alert]", "[emerg]", "signal 11", "exited on signal", "panicked"];
+        let pats = [
+            "[alert]",
+            "[emerg]",
+            "signal 11",
+            "exited on signal",
+            "panicked",
+        ];
         self.error_log()
             .lines()
             .filter(|l| pats.iter().any(|p| l.contains(p)))
@@ -341,7 +350,11 @@ impl Nginx {
 
     pub fn assert_no_alerts(&self) {
         let a = self.alerts();
-        assert!(a.is_empty(), "error.log has alerts/crashes:\n{}", a.join("\n"));
+        assert!(
+            a.is_empty(),
+            "error.log has alerts/crashes:\n{}",
+            a.join("\n")
+        );
     }
 
     /// Last `n` lines of error.log.
@@ -374,7 +387,11 @@ impl Drop for Nginx {
         // Workers we saw that are still alive (e.g. after a master SIGKILL): kill them by PID,
         // but only if they are still nginx processes whose parent is gone or is our master.
         for w in &self.seen_workers {
-            if pid_alive(*w) && proc_comm(*w).map(|c| c.starts_with("nginx")).unwrap_or(false) {
+            if pid_alive(*w)
+                && proc_comm(*w)
+                    .map(|c| c.starts_with("nginx"))
+                    .unwrap_or(false)
+            {
                 signal(*w, libc::SIGKILL);
             }
         }
@@ -407,7 +424,9 @@ pub fn pid_alive(pid: i32) -> bool {
 }
 
 fn proc_comm(pid: i32) -> Option<String> {
-    fs::read_to_string(format!("/proc/{}/comm", pid)).ok().map(|s| s.trim().to_string())
+    fs::read_to_string(format!("/proc/{}/comm", pid))
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// (state, ppid) from the text of /proc/PID/stat.
@@ -502,7 +521,10 @@ pub fn http_get(url: &str, timeout: Duration) -> std::io::Result<(u16, String)> 
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 

@@ -43,8 +43,12 @@ impl ChildGuard {
     /// Spawn with stdin null, stdout and stderr captured.
     pub fn spawn(mut cmd: Command) -> ChildGuard {
         let name = format!("{:?}", cmd);
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {}", name, e));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {}", name, e));
         let out = reader(child.stdout.take());
         let err = reader(child.stderr.take());
         ChildGuard {
@@ -91,8 +95,16 @@ impl ChildGuard {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        let stdout = self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        let stderr = self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        let stdout = self
+            .out
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        let stderr = self
+            .err
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
         Output {
             status,
             timed_out,

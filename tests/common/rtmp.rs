@@ -36,9 +36,20 @@ pub enum Event {
         args: Vec<Amf0Value>,
     },
     /// AMF0 data message (type 18), e.g. ["onMetaData", {...}], ["|RtmpSampleAccess", ...].
-    Data { values: Vec<Amf0Value>, ts: u32 },
-    Video { ts: u32, data: Bytes, msid: u32 },
-    Audio { ts: u32, data: Bytes, msid: u32 },
+    Data {
+        values: Vec<Amf0Value>,
+        ts: u32,
+    },
+    Video {
+        ts: u32,
+        data: Bytes,
+        msid: u32,
+    },
+    Audio {
+        ts: u32,
+        data: Bytes,
+        msid: u32,
+    },
     /// Protocol control / user control / anything else.
     Other(String),
 }
@@ -71,7 +82,11 @@ impl std::fmt::Display for ClientError {
 /// Connect a TcpStream, optionally from a chosen local address (bind before connect).
 pub fn tcp_connect(addr: SocketAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
     use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-    let dom = if addr.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
+    let dom = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
     let s = Socket::new(dom, Type::STREAM, Some(Protocol::TCP))?;
     if let Some(ip) = local {
         s.bind(&SockAddr::from(SocketAddr::new(ip, 0)))?;
@@ -97,7 +112,10 @@ impl Inbound {
     pub fn feed(&mut self, bytes: &[u8], out: &mut VecDeque<Event>) -> Result<(), String> {
         let mut input = bytes;
         loop {
-            let p = self.de.get_next_message(input).map_err(|e| format!("{:?}", e))?;
+            let p = self
+                .de
+                .get_next_message(input)
+                .map_err(|e| format!("{:?}", e))?;
             input = &[];
             match p {
                 None => return Ok(()),
@@ -115,7 +133,9 @@ impl Inbound {
         let m = p.to_rtmp_message().map_err(|e| format!("{:?}", e))?;
         Ok(Some(match m {
             RtmpMessage::SetChunkSize { size } => {
-                self.de.set_max_chunk_size(size as usize).map_err(|e| format!("{:?}", e))?;
+                self.de
+                    .set_max_chunk_size(size as usize)
+                    .map_err(|e| format!("{:?}", e))?;
                 Event::Other(format!("SetChunkSize {}", size))
             }
             RtmpMessage::Amf0Command {
@@ -219,7 +239,8 @@ impl RtmpClient {
         local: Option<IpAddr>,
     ) -> Result<RtmpClient, ClientError> {
         let mut sock = tcp_connect(addr, local).map_err(ClientError::Io)?;
-        sock.set_write_timeout(Some(Duration::from_secs(10))).map_err(ClientError::Io)?;
+        sock.set_write_timeout(Some(Duration::from_secs(10)))
+            .map_err(ClientError::Io)?;
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut hs = Handshake::new(PeerType::Client);
         let c0c1 = hs
@@ -267,11 +288,21 @@ impl RtmpClient {
         // Wait for the connect answer.
         loop {
             match c.next_event_until(deadline)? {
-                Event::Command { name, txn, obj, args } if txn == 1.0 => {
+                Event::Command {
+                    name,
+                    txn,
+                    obj,
+                    args,
+                } if txn == 1.0 => {
                     if name == "_result" {
                         return Ok(c);
                     }
-                    return Err(ClientError::Refused(Event::Command { name, txn, obj, args }));
+                    return Err(ClientError::Refused(Event::Command {
+                        name,
+                        txn,
+                        obj,
+                        args,
+                    }));
                 }
                 _ => {}
             }
@@ -601,7 +632,8 @@ impl RawClient {
         }
         sock.write_all(&c0c1).map_err(ClientError::Io)?;
         let mut s012 = vec![0u8; 1 + 1536 + 1536];
-        sock.set_read_timeout(Some(Duration::from_secs(10))).map_err(ClientError::Io)?;
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(ClientError::Io)?;
         sock.read_exact(&mut s012).map_err(|e| match e.kind() {
             ErrorKind::UnexpectedEof => ClientError::Closed,
             ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout,
@@ -711,11 +743,21 @@ impl RawClient {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.next_event(left)? {
-                Event::Command { name, txn: t, obj, args } if t == txn => {
+                Event::Command {
+                    name,
+                    txn: t,
+                    obj,
+                    args,
+                } if t == txn => {
                     if name == "_result" {
                         return Ok(args);
                     }
-                    return Err(ClientError::Refused(Event::Command { name, txn: t, obj, args }));
+                    return Err(ClientError::Refused(Event::Command {
+                        name,
+                        txn: t,
+                        obj,
+                        args,
+                    }));
                 }
                 _ => {}
             }

@@ -20,7 +20,10 @@ pub struct OutboxLimits {
 
 impl Default for OutboxLimits {
     fn default() -> Self {
-        OutboxLimits { soft_bytes: 8 << 20, max_overflows: 4 }
+        OutboxLimits {
+            soft_bytes: 8 << 20,
+            max_overflows: 4,
+        }
     }
 }
 
@@ -143,20 +146,26 @@ impl Outbox {
 
     /// The unwritten bytes, in order, up to `max` slices (for writev).
     pub fn slices(&self, max: usize) -> impl Iterator<Item = &[u8]> {
-        self.queue.iter().take(max).enumerate().map(move |(i, item)| {
-            if i == 0 {
-                &item.bytes[self.head_written.min(item.bytes.len())..]
-            } else {
-                &item.bytes[..]
-            }
-        })
+        self.queue
+            .iter()
+            .take(max)
+            .enumerate()
+            .map(move |(i, item)| {
+                if i == 0 {
+                    &item.bytes[self.head_written.min(item.bytes.len())..]
+                } else {
+                    &item.bytes[..]
+                }
+            })
     }
 
     /// Records that the socket took `n` bytes.
     pub fn consume(&mut self, mut n: usize) {
         self.bytes_out += n as u64;
         while n > 0 {
-            let Some(head) = self.queue.front() else { break };
+            let Some(head) = self.queue.front() else {
+                break;
+            };
             let left = head.bytes.len() - self.head_written;
             if n < left {
                 self.head_written += n;
@@ -186,7 +195,10 @@ mod tests {
         let mut o = Outbox::new(1, OutboxLimits::default());
         o.push_control(Bytes::from_static(b"abc"));
         o.push_media(&Bytes::from_static(b"defg"), true);
-        assert_eq!(o.slices(8).collect::<Vec<_>>(), vec![&b"abc"[..], &b"defg"[..]]);
+        assert_eq!(
+            o.slices(8).collect::<Vec<_>>(),
+            vec![&b"abc"[..], &b"defg"[..]]
+        );
         o.consume(2);
         assert_eq!(o.slices(8).next(), Some(&b"c"[..]));
         o.consume(3);
@@ -199,7 +211,10 @@ mod tests {
 
     #[test]
     fn overflow_skips_to_next_keyframe_and_keeps_control() {
-        let limits = OutboxLimits { soft_bytes: 100, max_overflows: 10 };
+        let limits = OutboxLimits {
+            soft_bytes: 100,
+            max_overflows: 10,
+        };
         let mut o = Outbox::new(1, limits);
         assert!(o.push_media(&b(40), true));
         o.push_control(b(10));
@@ -216,7 +231,10 @@ mod tests {
 
     #[test]
     fn partially_written_head_is_never_dropped() {
-        let limits = OutboxLimits { soft_bytes: 50, max_overflows: 10 };
+        let limits = OutboxLimits {
+            soft_bytes: 50,
+            max_overflows: 10,
+        };
         let mut o = Outbox::new(1, limits);
         o.push_media(&b(40), true);
         o.consume(10);
@@ -226,7 +244,10 @@ mod tests {
 
     #[test]
     fn repeated_overflow_without_draining_is_fatal() {
-        let limits = OutboxLimits { soft_bytes: 10, max_overflows: 2 };
+        let limits = OutboxLimits {
+            soft_bytes: 10,
+            max_overflows: 2,
+        };
         let mut o = Outbox::new(1, limits);
         for _ in 0..3 {
             o.push_media(&b(8), true);
@@ -237,7 +258,10 @@ mod tests {
 
     #[test]
     fn draining_resets_the_overflow_count() {
-        let limits = OutboxLimits { soft_bytes: 10, max_overflows: 1 };
+        let limits = OutboxLimits {
+            soft_bytes: 10,
+            max_overflows: 1,
+        };
         let mut o = Outbox::new(1, limits);
         o.push_media(&b(8), true);
         o.push_media(&b(8), true);

@@ -14,9 +14,15 @@ pub const STREAM_EOF: u16 = 1;
 /// A chunked `onStatus(level, code, description)` on message stream `MSID`.
 pub fn status_message(level: &str, code: &str, description: &str, chunk_size: u32) -> Bytes {
     let mut info = HashMap::new();
-    info.insert("level".to_string(), Amf0Value::Utf8String(level.to_string()));
+    info.insert(
+        "level".to_string(),
+        Amf0Value::Utf8String(level.to_string()),
+    );
     info.insert("code".to_string(), Amf0Value::Utf8String(code.to_string()));
-    info.insert("description".to_string(), Amf0Value::Utf8String(description.to_string()));
+    info.insert(
+        "description".to_string(),
+        Amf0Value::Utf8String(description.to_string()),
+    );
     let values = vec![
         Amf0Value::Utf8String("onStatus".to_string()),
         Amf0Value::Number(0.0),
@@ -25,7 +31,14 @@ pub fn status_message(level: &str, code: &str, description: &str, chunk_size: u3
     ];
     // Serializing values we built ourselves cannot fail; an empty message is the safe fallback.
     let payload = rml_amf0::serialize(&values).unwrap_or_default();
-    encode_message(CSID_COMMAND, 0, msg_type::COMMAND_AMF0, MSID, &payload, chunk_size)
+    encode_message(
+        CSID_COMMAND,
+        0,
+        msg_type::COMMAND_AMF0,
+        MSID,
+        &payload,
+        chunk_size,
+    )
 }
 
 /// A chunked User Control event carrying a stream id (StreamBegin, StreamEOF).
@@ -33,5 +46,12 @@ pub fn user_control(event: u16, stream_id: u32, chunk_size: u32) -> Bytes {
     let mut payload = [0u8; 6];
     payload[..2].copy_from_slice(&event.to_be_bytes());
     payload[2..].copy_from_slice(&stream_id.to_be_bytes());
-    encode_message(CSID_CONTROL, 0, msg_type::USER_CONTROL, 0, &payload, chunk_size)
+    encode_message(
+        CSID_CONTROL,
+        0,
+        msg_type::USER_CONTROL,
+        0,
+        &payload,
+        chunk_size,
+    )
 }

@@ -82,17 +82,17 @@ impl Stream {
         }
     }
 
-    pub(super) fn start_publishing(
-        &mut self,
-        id: u64,
-        notify: bool,
-        wake: &mut dyn FnMut(usize),
-    ) {
+    pub(super) fn start_publishing(&mut self, id: u64, notify: bool, wake: &mut dyn FnMut(usize)) {
         self.publisher = Some(id);
         self.reset_media();
         let begin = user_control(STREAM_BEGIN, MSID, self.chunk_size);
         let note = notify.then(|| {
-            status_message("status", "NetStream.Play.PublishNotify", "Start publishing", self.chunk_size)
+            status_message(
+                "status",
+                "NetStream.Play.PublishNotify",
+                "Start publishing",
+                self.chunk_size,
+            )
         });
         for p in &self.players {
             let mut o = p.outbox.borrow_mut();
@@ -110,8 +110,12 @@ impl Stream {
         self.publisher = None;
         self.reset_media();
         let eof = user_control(STREAM_EOF, MSID, self.chunk_size);
-        let note =
-            status_message("status", "NetStream.Play.UnpublishNotify", "Stop publishing", self.chunk_size);
+        let note = status_message(
+            "status",
+            "NetStream.Play.UnpublishNotify",
+            "Stop publishing",
+            self.chunk_size,
+        );
         for p in &self.players {
             let mut o = p.outbox.borrow_mut();
             o.push_control(eof.clone());
@@ -131,11 +135,19 @@ impl Stream {
 
     /// Adds a player; while the stream is live it first gets metadata, sequence headers and
     /// the current GOP, so its first frame decodes at once.
-    pub(super) fn add_player(&mut self, id: u64, outbox: SharedOutbox, wake: &mut dyn FnMut(usize)) {
+    pub(super) fn add_player(
+        &mut self,
+        id: u64,
+        outbox: SharedOutbox,
+        wake: &mut dyn FnMut(usize),
+    ) {
         {
             let mut o = outbox.borrow_mut();
             if self.publisher.is_some() {
-                for b in [&self.metadata, &self.video_config, &self.audio_config].into_iter().flatten() {
+                for b in [&self.metadata, &self.video_config, &self.audio_config]
+                    .into_iter()
+                    .flatten()
+                {
                     o.push_control(b.clone());
                 }
                 for (b, _) in &self.gop {
@@ -172,7 +184,8 @@ impl Stream {
         match kind {
             FrameKind::Video => {
                 self.has_video = true;
-                let msg = encode_message(CSID_VIDEO, timestamp, msg_type::VIDEO, MSID, &payload, cs);
+                let msg =
+                    encode_message(CSID_VIDEO, timestamp, msg_type::VIDEO, MSID, &payload, cs);
                 if video_is_sequence_header(&payload) {
                     self.video_config = Some(msg.clone());
                     self.broadcast_control(&msg, wake);
@@ -183,7 +196,8 @@ impl Stream {
                 self.broadcast_media(&msg, key, wake);
             }
             FrameKind::Audio => {
-                let msg = encode_message(CSID_AUDIO, timestamp, msg_type::AUDIO, MSID, &payload, cs);
+                let msg =
+                    encode_message(CSID_AUDIO, timestamp, msg_type::AUDIO, MSID, &payload, cs);
                 if audio_is_config(&payload) {
                     self.audio_config = Some(msg.clone());
                     self.broadcast_control(&msg, wake);
@@ -195,12 +209,19 @@ impl Stream {
             }
             FrameKind::Data => {
                 if let Some(meta) = strip_set_data_frame(&payload) {
-                    let msg = encode_message(CSID_DATA, timestamp, msg_type::DATA_AMF0, MSID, &meta, cs);
+                    let msg =
+                        encode_message(CSID_DATA, timestamp, msg_type::DATA_AMF0, MSID, &meta, cs);
                     self.metadata = Some(msg.clone());
                     self.broadcast_control(&msg, wake);
                 } else {
-                    let msg =
-                        encode_message(CSID_DATA, timestamp, msg_type::DATA_AMF0, MSID, &payload, cs);
+                    let msg = encode_message(
+                        CSID_DATA,
+                        timestamp,
+                        msg_type::DATA_AMF0,
+                        MSID,
+                        &payload,
+                        cs,
+                    );
                     self.broadcast_control(&msg, wake);
                 }
             }

@@ -5,7 +5,11 @@ use crate::protocol::message::{msg_type, RawMessage};
 use bytes::{Bytes, BytesMut};
 
 fn key(name: &str) -> StreamKey {
-    StreamKey { server: 0, app: "live".into(), name: name.into() }
+    StreamKey {
+        server: 0,
+        app: "live".into(),
+        name: name.into(),
+    }
 }
 
 fn player(token: usize) -> SharedOutbox {
@@ -61,11 +65,20 @@ fn frames_reach_every_player_byte_for_byte() {
     let players: Vec<_> = (0..3).map(|i| player(10 + i)).collect();
     let opts = PlayOptions { idle_streams: true };
     for (i, p) in players.iter().enumerate() {
-        hub.play(&k, 10 + i as u64, p.clone(), 4096, opts, &mut no_wake).unwrap();
+        hub.play(&k, 10 + i as u64, p.clone(), 4096, opts, &mut no_wake)
+            .unwrap();
     }
     let mut woken = Vec::new();
-    hub.frame(&k, FrameKind::Video, 0, Bytes::from_static(AVC_SEQ), &mut |t| woken.push(t));
-    hub.frame(&k, FrameKind::Video, 40, key_frame(1), &mut |t| woken.push(t));
+    hub.frame(
+        &k,
+        FrameKind::Video,
+        0,
+        Bytes::from_static(AVC_SEQ),
+        &mut |t| woken.push(t),
+    );
+    hub.frame(&k, FrameKind::Video, 40, key_frame(1), &mut |t| {
+        woken.push(t)
+    });
     hub.frame(&k, FrameKind::Audio, 41, aac(2), &mut |t| woken.push(t));
     // Each player is woken once until it writes.
     woken.sort();
@@ -73,7 +86,14 @@ fn frames_reach_every_player_byte_for_byte() {
     for p in &players {
         let msgs = drain(p);
         let kinds: Vec<_> = msgs.iter().map(|m| (m.type_id, m.timestamp)).collect();
-        assert_eq!(kinds, vec![(msg_type::VIDEO, 0), (msg_type::VIDEO, 40), (msg_type::AUDIO, 41)]);
+        assert_eq!(
+            kinds,
+            vec![
+                (msg_type::VIDEO, 0),
+                (msg_type::VIDEO, 40),
+                (msg_type::AUDIO, 41)
+            ]
+        );
         assert_eq!(&msgs[1].payload[..], &key_frame(1)[..]);
         assert_eq!(msgs[1].stream_id, 1);
     }
@@ -85,18 +105,41 @@ fn a_late_joiner_starts_with_metadata_headers_and_the_last_keyframe() {
     let k = key("late");
     hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
     hub.frame(&k, FrameKind::Data, 0, set_data_frame(), &mut no_wake);
-    hub.frame(&k, FrameKind::Video, 0, Bytes::from_static(AVC_SEQ), &mut no_wake);
-    hub.frame(&k, FrameKind::Audio, 0, Bytes::from_static(AAC_SEQ), &mut no_wake);
+    hub.frame(
+        &k,
+        FrameKind::Video,
+        0,
+        Bytes::from_static(AVC_SEQ),
+        &mut no_wake,
+    );
+    hub.frame(
+        &k,
+        FrameKind::Audio,
+        0,
+        Bytes::from_static(AAC_SEQ),
+        &mut no_wake,
+    );
     hub.frame(&k, FrameKind::Video, 0, key_frame(1), &mut no_wake);
     hub.frame(&k, FrameKind::Video, 40, inter_frame(2), &mut no_wake);
     hub.frame(&k, FrameKind::Video, 2000, key_frame(3), &mut no_wake);
     hub.frame(&k, FrameKind::Audio, 2001, aac(4), &mut no_wake);
     hub.frame(&k, FrameKind::Video, 2040, inter_frame(5), &mut no_wake);
     let p = player(7);
-    hub.play(&k, 7, p.clone(), 4096, PlayOptions { idle_streams: true }, &mut no_wake).unwrap();
+    hub.play(
+        &k,
+        7,
+        p.clone(),
+        4096,
+        PlayOptions { idle_streams: true },
+        &mut no_wake,
+    )
+    .unwrap();
     let msgs = drain(&p);
     assert_eq!(msgs[0].type_id, msg_type::DATA_AMF0);
-    assert!(msgs[0].payload.starts_with(b"\x02\x00\x0aonMetaData"), "@setDataFrame is stripped");
+    assert!(
+        msgs[0].payload.starts_with(b"\x02\x00\x0aonMetaData"),
+        "@setDataFrame is stripped"
+    );
     assert_eq!(&msgs[1].payload[..], AVC_SEQ);
     assert_eq!(&msgs[2].payload[..], AAC_SEQ);
     let rest: Vec<_> = msgs[3..].iter().map(|m| m.payload.clone()).collect();
@@ -108,9 +151,13 @@ fn a_second_publisher_is_refused() {
     let mut hub = Hub::new();
     let k = key("dup");
     hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
-    assert_eq!(hub.publish(&k, 2, 4096, false, &mut no_wake), Err(HubError::AlreadyPublishing));
+    assert_eq!(
+        hub.publish(&k, 2, 4096, false, &mut no_wake),
+        Err(HubError::AlreadyPublishing)
+    );
     // Another name is free.
-    hub.publish(&key("other"), 2, 4096, false, &mut no_wake).unwrap();
+    hub.publish(&key("other"), 2, 4096, false, &mut no_wake)
+        .unwrap();
 }
 
 #[test]
@@ -118,7 +165,15 @@ fn unpublish_notifies_players_and_a_new_publisher_resumes_them() {
     let mut hub = Hub::new();
     let k = key("resume");
     let p = player(3);
-    hub.play(&k, 3, p.clone(), 4096, PlayOptions { idle_streams: true }, &mut no_wake).unwrap();
+    hub.play(
+        &k,
+        3,
+        p.clone(),
+        4096,
+        PlayOptions { idle_streams: true },
+        &mut no_wake,
+    )
+    .unwrap();
     hub.publish(&k, 1, 4096, true, &mut no_wake).unwrap();
     hub.frame(&k, FrameKind::Video, 0, key_frame(1), &mut no_wake);
     hub.unpublish(&k, 1, &mut no_wake);
@@ -130,12 +185,19 @@ fn unpublish_notifies_players_and_a_new_publisher_resumes_them() {
         .collect();
     assert!(statuses[0].contains("NetStream.Play.PublishNotify"));
     assert!(statuses[1].contains("NetStream.Play.UnpublishNotify"));
-    assert_eq!(hub.info(&k).map(|i| (i.publishing, i.players)), Some((false, 1)));
+    assert_eq!(
+        hub.info(&k).map(|i| (i.publishing, i.players)),
+        Some((false, 1))
+    );
     hub.publish(&k, 2, 4096, false, &mut no_wake).unwrap();
     hub.frame(&k, FrameKind::Video, 5000, inter_frame(9), &mut no_wake);
     hub.frame(&k, FrameKind::Video, 5040, key_frame(10), &mut no_wake);
     let msgs = drain(&p);
-    let media: Vec<_> = msgs.iter().filter(|m| m.type_id == msg_type::VIDEO).map(|m| m.payload.clone()).collect();
+    let media: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.type_id == msg_type::VIDEO)
+        .map(|m| m.payload.clone())
+        .collect();
     // The new publisher's frames resume at its first keyframe.
     assert_eq!(media, vec![key_frame(10)]);
 }
@@ -143,7 +205,16 @@ fn unpublish_notifies_players_and_a_new_publisher_resumes_them() {
 #[test]
 fn playing_a_missing_stream_without_idle_streams_is_refused() {
     let mut hub = Hub::new();
-    let r = hub.play(&key("none"), 1, player(1), 4096, PlayOptions { idle_streams: false }, &mut no_wake);
+    let r = hub.play(
+        &key("none"),
+        1,
+        player(1),
+        4096,
+        PlayOptions {
+            idle_streams: false,
+        },
+        &mut no_wake,
+    );
     assert_eq!(r, Err(HubError::NotFound));
     assert_eq!(hub.stream_count(), 0);
 }
@@ -153,7 +224,15 @@ fn empty_streams_are_forgotten() {
     let mut hub = Hub::new();
     let k = key("gone");
     hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
-    hub.play(&k, 2, player(2), 4096, PlayOptions { idle_streams: true }, &mut no_wake).unwrap();
+    hub.play(
+        &k,
+        2,
+        player(2),
+        4096,
+        PlayOptions { idle_streams: true },
+        &mut no_wake,
+    )
+    .unwrap();
     hub.unpublish(&k, 1, &mut no_wake);
     hub.stop_playing(&k, 2);
     assert_eq!(hub.stream_count(), 0);
