@@ -146,11 +146,11 @@ fn ipv6_listen_and_rules() {
         eprintln!("SKIPPED: no IPv6 loopback on this machine ([::1] cannot be bound)");
         return;
     }
-    let ng = Nginx::start(&format!(
-        "server {{\n listen 127.0.0.1:{{rtmp_port}};\n listen [::1]:{{rtmp_port}};\n \
-         application live {{\n live on;\n allow publish ::1;\n deny publish all;\n \
-         allow play ::1;\n deny play all;\n }}\n}}\n"
-    ));
+    let ng = Nginx::start(
+        "server {\n listen 127.0.0.1:{rtmp_port};\n listen [::1]:{rtmp_port};\n \
+         application live {\n live on;\n allow publish ::1;\n deny publish all;\n \
+         allow play ::1;\n deny play all;\n }\n}\n",
+    );
     let v6: SocketAddr = format!("[::1]:{}", ng.rtmp_port).parse().unwrap();
     let v4 = ng.rtmp_addr();
     let (o, _a) = try_publish(v4, LO1, "six");

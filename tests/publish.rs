@@ -6,7 +6,13 @@ use ngx_rtmp_tests::*;
 use std::time::Duration;
 
 fn frame(i: u32) -> Vec<u8> {
-    let mut v = vec![if i % 10 == 0 { 0x17 } else { 0x27 }, 0x01, 0, 0, 0];
+    let mut v = vec![
+        if i.is_multiple_of(10) { 0x17 } else { 0x27 },
+        0x01,
+        0,
+        0,
+        0,
+    ];
     v.extend((0..200u32).map(|k| (k * 7 + i) as u8));
     v
 }

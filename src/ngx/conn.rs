@@ -182,7 +182,11 @@ unsafe extern "C" fn conn_log_context(
         } else {
             super::ffi::ngx_str(&(*(*c).listening).addr_text)
         };
-        let text = format!(", client: {}, server: {}", super::ffi::ngx_str(&(*c).addr_text), server);
+        let text = format!(
+            ", client: {}, server: {}",
+            super::ffi::ngx_str(&(*c).addr_text),
+            server
+        );
         let n = text.len().min(len);
         std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
         buf.add(n)
@@ -444,14 +448,22 @@ fn start_drain(conn: &mut Conn) {
     conn.drain_since = Some(now());
     // SAFETY: conn.c is live; the ping event lives inside the boxed Conn.
     unsafe {
-        log((*conn.c).log, NGX_LOG_INFO, "rtmp: worker is shutting down, session drains for up to 60s");
+        log(
+            (*conn.c).log,
+            NGX_LOG_INFO,
+            "rtmp: worker is shutting down, session drains for up to 60s",
+        );
         let ev = addr_of_mut!(conn.ping);
         if (*ev).timer_set() != 0 {
             nginx_sys::ngx_del_timer(ev);
         }
         // A pending timer keeps the old worker alive while the session lasts.
         (*ev).set_cancelable(0);
-        let first = if conn.ping_interval == 0 { DRAIN_MSEC } else { conn.ping_interval.min(DRAIN_MSEC) };
+        let first = if conn.ping_interval == 0 {
+            DRAIN_MSEC
+        } else {
+            conn.ping_interval.min(DRAIN_MSEC)
+        };
         nginx_sys::ngx_add_timer(ev, first);
     }
 }

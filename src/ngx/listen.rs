@@ -7,11 +7,6 @@ use nginx_sys::{ngx_conf_t, ngx_sockaddr_t, ngx_url_t, socklen_t};
 use ngx_rtmp_core::config::listen::{parse_listen_opts, ListenOpts};
 use std::mem::zeroed;
 
-/// The accept handler as the listening sockets hold it, to recognise ours.
-pub fn ngx_rtmp_init_connection_ptr() -> unsafe extern "C" fn(*mut nginx_sys::ngx_connection_t) {
-    ngx_rtmp_init_connection
-}
-
 pub struct ListenSpec {
     pub sockaddr: ngx_sockaddr_t,
     pub socklen: socklen_t,

@@ -51,15 +51,24 @@ unsafe extern "C" fn ngx_rtmp_init_process(
         if nginx_sys::ngx_worker == 0 {
             return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
         }
+        let ctx = *(*cycle)
+            .conf_ctx
+            .add((*addr_of_mut!(ngx_rtmp_module)).index) as *const RtmpConfCtx;
+        if ctx.is_null() {
+            return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
+        }
+        let servers = &core_main_conf(ctx).servers;
         let ls = (*cycle).listening.as_slice::<nginx_sys::ngx_listening_t>();
         for l in ls {
-            if l.handler != Some(listen::ngx_rtmp_init_connection_ptr()) || l.connection.is_null() {
+            // Ours are the listening sockets whose `servers` is one of our server contexts.
+            if !servers.contains(&(l.servers as *mut RtmpConfCtx)) || l.connection.is_null() {
                 continue;
             }
             let rev = (*l.connection).read;
             if (*rev).active() != 0 {
                 if let Some(del) = nginx_sys::ngx_event_actions.del {
-                    // NGX_READ_EVENT as nginx defines it for epoll builds (a macro bindgen cannot see).
+                    // NGX_READ_EVENT as nginx defines it for epoll builds (a macro bindgen
+                    // cannot see).
                     del(
                         rev,
                         (libc::EPOLLIN | libc::EPOLLRDHUP) as nginx_sys::ngx_int_t,

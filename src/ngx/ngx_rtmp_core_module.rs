@@ -1,7 +1,7 @@
 //! `server {}`, `listen`, `application {}` and the connection-level settings
 //! (timeouts, ping, chunk size, limits), created at each level and merged down.
 use super::conf::{
-    create_conf, directive, merge_conf, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
+    create_conf, directive, merge_conf, set, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
     APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_APP_CONF, RTMP_MAIN_CONF, RTMP_MS, RTMP_MSA,
     RTMP_SRV_CONF, SRV_CONF_OFFSET,
 };
@@ -146,35 +146,35 @@ static mut NGX_RTMP_CORE_COMMANDS: [ngx_command_t; 18] = [
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.timeout, msec(d)?)
+        set!(CoreSrvConf, timeout, msec)
     ),
     directive!(
         "ping",
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ping, msec(d)?)
+        set!(CoreSrvConf, ping, msec)
     ),
     directive!(
         "ping_timeout",
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ping_timeout, msec(d)?)
+        set!(CoreSrvConf, ping_timeout, msec)
     ),
     directive!(
         "max_streams",
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.max_streams, number(d)?)
+        set!(CoreSrvConf, max_streams, number)
     ),
     directive!(
         "ack_window",
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.ack_window, number(d)?)
+        set!(CoreSrvConf, ack_window, number)
     ),
     directive!(
         "chunk_size",
@@ -195,49 +195,49 @@ static mut NGX_RTMP_CORE_COMMANDS: [ngx_command_t; 18] = [
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.out_queue, size(d)?)
+        set!(CoreSrvConf, out_queue, size)
     ),
     directive!(
         "out_cork",
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.out_cork, size(d)?)
+        set!(CoreSrvConf, out_cork, size)
     ),
     directive!(
         "busy",
         MSF,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.busy, flag(d)?)
+        set!(CoreSrvConf, busy, flag)
     ),
     directive!(
         "buflen",
         MS1,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.buflen, msec(d)?)
+        set!(CoreSrvConf, buflen, msec)
     ),
     directive!(
         "so_keepalive",
         MSF,
         SRV_CONF_OFFSET,
         CoreSrvConf,
-        |c: &mut CoreSrvConf, d: &Directive| d.set_once(&mut c.so_keepalive, flag(d)?)
+        set!(CoreSrvConf, so_keepalive, flag)
     ),
     directive!(
         "play_time_fix",
         MSAF,
         APP_CONF_OFFSET,
         CoreAppConf,
-        |c: &mut CoreAppConf, d: &Directive| d.set_once(&mut c.play_time_fix, flag(d)?)
+        set!(CoreAppConf, play_time_fix, flag)
     ),
     directive!(
         "publish_time_fix",
         MSAF,
         APP_CONF_OFFSET,
         CoreAppConf,
-        |c: &mut CoreAppConf, d: &Directive| d.set_once(&mut c.publish_time_fix, flag(d)?)
+        set!(CoreAppConf, publish_time_fix, flag)
     ),
     ngx_command_t::empty(),
 ];
@@ -265,23 +265,23 @@ fn core_index() -> usize {
 
 /// # Safety
 /// `ctx` must be a context built by `new_level` for the current cycle.
-pub unsafe fn core_main_conf(ctx: &RtmpConfCtx) -> &mut CoreMainConf {
+pub unsafe fn core_main_conf<'a>(ctx: *const RtmpConfCtx) -> &'a mut CoreMainConf {
     // SAFETY: guaranteed by the caller.
-    unsafe { super::conf::conf_at(ctx.main_conf, core_index()) }
+    unsafe { super::conf::conf_at((*ctx).main_conf, core_index()) }
 }
 
 /// # Safety
 /// As for [`core_main_conf`].
-pub unsafe fn core_srv_conf(ctx: &RtmpConfCtx) -> &mut CoreSrvConf {
+pub unsafe fn core_srv_conf<'a>(ctx: *const RtmpConfCtx) -> &'a mut CoreSrvConf {
     // SAFETY: guaranteed by the caller.
-    unsafe { super::conf::conf_at(ctx.srv_conf, core_index()) }
+    unsafe { super::conf::conf_at((*ctx).srv_conf, core_index()) }
 }
 
 /// # Safety
 /// As for [`core_main_conf`].
-pub unsafe fn core_app_conf(ctx: &RtmpConfCtx) -> &mut CoreAppConf {
+pub unsafe fn core_app_conf<'a>(ctx: *const RtmpConfCtx) -> &'a mut CoreAppConf {
     // SAFETY: guaranteed by the caller.
-    unsafe { super::conf::conf_at(ctx.app_conf, core_index()) }
+    unsafe { super::conf::conf_at((*ctx).app_conf, core_index()) }
 }
 
 fn parser_ctx<'a>(cf: *mut ngx_conf_t) -> &'a RtmpConfCtx {

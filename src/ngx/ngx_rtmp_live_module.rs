@@ -1,11 +1,10 @@
 //! `live` and the live-stream settings of an application.
 use super::conf::{
-    app_conf_ctx, directive, later, rtmp_module, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
-    APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MSA,
+    app_conf_ctx, directive, later, later_set, rtmp_module, set, Conf, Directive, RtmpConfCtx,
+    RtmpModuleCtx, APP_CONF_OFFSET, RTMP_MSA,
 };
 use super::values::{flag, msec, number};
 use nginx_sys::{ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_TAKE1};
-use std::ffi::c_void;
 use std::ptr::addr_of_mut;
 
 #[derive(Default)]
@@ -60,78 +59,65 @@ const T1: ngx_uint_t = RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t;
 type L = LiveAppConf;
 
 static mut NGX_RTMP_LIVE_COMMANDS: [ngx_command_t; 13] = [
-    directive!("live", F, APP_CONF_OFFSET, L, |c: &mut L, d: &Directive| d
-        .set_once(&mut c.live, flag(d)?)),
+    directive!("live", F, APP_CONF_OFFSET, L, set!(L, live, flag)),
     directive!("meta", T1, APP_CONF_OFFSET, L, set_meta),
     directive!(
         "stream_buckets",
         T1,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| d.set_once(&mut c.stream_buckets, number(d)?)
+        set!(L, stream_buckets, number)
     ),
     directive!(
         "buffer",
         T1,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| later(&mut c.buffer, d, msec(d)?)
+        later_set!(L, buffer, msec)
     ),
-    directive!(
-        "sync",
-        T1,
-        APP_CONF_OFFSET,
-        L,
-        |c: &mut L, d: &Directive| later(&mut c.sync, d, msec(d)?)
-    ),
+    directive!("sync", T1, APP_CONF_OFFSET, L, later_set!(L, sync, msec)),
     directive!(
         "interleave",
         F,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| later(&mut c.interleave, d, flag(d)?)
+        later_set!(L, interleave, flag)
     ),
-    directive!(
-        "wait_key",
-        F,
-        APP_CONF_OFFSET,
-        L,
-        |c: &mut L, d: &Directive| d.set_once(&mut c.wait_key, flag(d)?)
-    ),
+    directive!("wait_key", F, APP_CONF_OFFSET, L, set!(L, wait_key, flag)),
     directive!(
         "wait_video",
         F,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| later(&mut c.wait_video, d, flag(d)?)
+        later_set!(L, wait_video, flag)
     ),
     directive!(
         "publish_notify",
         F,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| d.set_once(&mut c.publish_notify, flag(d)?)
+        set!(L, publish_notify, flag)
     ),
     directive!(
         "play_restart",
         F,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| later(&mut c.play_restart, d, flag(d)?)
+        later_set!(L, play_restart, flag)
     ),
     directive!(
         "idle_streams",
         F,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| d.set_once(&mut c.idle_streams, flag(d)?)
+        set!(L, idle_streams, flag)
     ),
     directive!(
         "drop_idle_publisher",
         T1,
         APP_CONF_OFFSET,
         L,
-        |c: &mut L, d: &Directive| later(&mut c.drop_idle_publisher, d, msec(d)?)
+        later_set!(L, drop_idle_publisher, msec)
     ),
     ngx_command_t::empty(),
 ];

@@ -11,15 +11,11 @@ pub fn msec(d: &Directive) -> Result<u64, String> {
 }
 
 pub fn size(d: &Directive) -> Result<u64, String> {
-    values::parse_size(&d.name, d.value())
-        .map(|v| v as u64)
-        .map_err(|e| e.to_string())
+    values::parse_size(&d.name, d.value()).map_err(|e| e.to_string())
 }
 
 pub fn number(d: &Directive) -> Result<u64, String> {
-    values::parse_number(&d.name, d.value())
-        .map(|v| v as u64)
-        .map_err(|e| e.to_string())
+    values::parse_number(&d.name, d.value()).map_err(|e| e.to_string())
 }
 
 /// A string value kept as written.

@@ -102,6 +102,12 @@ pub struct Inbound {
     de: ChunkDeserializer,
 }
 
+impl Default for Inbound {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Inbound {
     pub fn new() -> Self {
         Inbound {
