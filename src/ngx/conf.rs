@@ -51,9 +51,11 @@ pub trait Conf: Default + 'static {
 
 /// `create_*_conf` for any typed conf: a pool allocation whose destructor runs with the pool.
 pub unsafe extern "C" fn create_conf<T: Conf>(cf: *mut ngx_conf_t) -> *mut c_void {
-    // SAFETY: cf->pool is the cycle's pool, alive for the whole configuration.
-    let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cf).pool) };
-    pool.allocate(T::default()) as *mut c_void
+    super::ffi::catch("create_conf", std::ptr::null_mut(), || {
+        // SAFETY: cf->pool is the cycle's pool, alive for the whole configuration.
+        let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cf).pool) };
+        pool.allocate(T::default()) as *mut c_void
+    })
 }
 
 pub unsafe extern "C" fn merge_conf<T: Conf>(
@@ -61,15 +63,17 @@ pub unsafe extern "C" fn merge_conf<T: Conf>(
     parent: *mut c_void,
     child: *mut c_void,
 ) -> *mut c_char {
-    // SAFETY: nginx passes the confs create_conf::<T> made for this module at two levels.
-    let (parent, child) = unsafe { (&*(parent as *const T), &mut *(child as *mut T)) };
-    match child.merge(parent) {
-        Ok(()) => NGX_CONF_OK,
-        Err(e) => {
-            conf_emerg(cf, &e);
-            NGX_CONF_ERROR
+    super::ffi::catch("merge_conf", super::ffi::NGX_CONF_ERROR, || {
+        // SAFETY: nginx passes the confs create_conf::<T> made for this module at two levels.
+        let (parent, child) = unsafe { (&*(parent as *const T), &mut *(child as *mut T)) };
+        match child.merge(parent) {
+            Ok(()) => NGX_CONF_OK,
+            Err(e) => {
+                conf_emerg(cf, &e);
+                NGX_CONF_ERROR
+            }
         }
-    }
+    })
 }
 
 /// A directive as nginx parsed it.
@@ -107,30 +111,32 @@ pub unsafe extern "C" fn set_directive<T: Conf>(
     cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    // SAFETY: the command tables put a `Setter<T>` in `post` for the module whose conf type is
-    // T, and nginx passes that module's conf for the directive's level.
-    let (setter, conf) = unsafe {
-        let setter: Setter<T> = std::mem::transmute::<*mut c_void, Setter<T>>((*cmd).post);
-        (setter, &mut *(conf as *mut T))
-    };
-    let mut args = conf_args(cf);
-    let name = if args.is_empty() {
-        String::new()
-    } else {
-        args.remove(0)
-    };
-    let d = Directive {
-        cf,
-        name,
-        values: args,
-    };
-    match setter(conf, &d) {
-        Ok(()) => NGX_CONF_OK,
-        Err(e) => {
-            conf_emerg(cf, &e);
-            NGX_CONF_ERROR
+    super::ffi::catch("set_directive", super::ffi::NGX_CONF_ERROR, || {
+        // SAFETY: the command tables put a `Setter<T>` in `post` for the module whose conf type is
+        // T, and nginx passes that module's conf for the directive's level.
+        let (setter, conf) = unsafe {
+            let setter: Setter<T> = std::mem::transmute::<*mut c_void, Setter<T>>((*cmd).post);
+            (setter, &mut *(conf as *mut T))
+        };
+        let mut args = conf_args(cf);
+        let name = if args.is_empty() {
+            String::new()
+        } else {
+            args.remove(0)
+        };
+        let d = Directive {
+            cf,
+            name,
+            values: args,
+        };
+        match setter(conf, &d) {
+            Ok(()) => NGX_CONF_OK,
+            Err(e) => {
+                conf_emerg(cf, &e);
+                NGX_CONF_ERROR
+            }
         }
-    }
+    })
 }
 
 /// Builds a command table entry whose handler is `set_directive::<$conf>` calling `$setter`.

@@ -170,27 +170,31 @@ unsafe extern "C" fn conn_log_context(
     buf: *mut u8,
     len: usize,
 ) -> *mut u8 {
-    // SAFETY: nginx passes the connection's log (data = the connection) and `len` writable
-    // bytes at buf; the listening socket outlives its connections.
-    unsafe {
-        let c = (*l).data as *mut ngx_connection_t;
-        if c.is_null() {
-            return buf;
+    // No logging on failure here: this runs inside nginx's logger.
+    let body = || {
+        // SAFETY: nginx passes the connection's log (data = the connection) and `len`
+        // writable bytes at buf; the listening socket outlives its connections.
+        unsafe {
+            let c = (*l).data as *mut ngx_connection_t;
+            if c.is_null() {
+                return buf;
+            }
+            let server = if (*c).listening.is_null() {
+                String::new()
+            } else {
+                super::ffi::ngx_str(&(*(*c).listening).addr_text)
+            };
+            let text = format!(
+                ", client: {}, server: {}",
+                super::ffi::ngx_str(&(*c).addr_text),
+                server
+            );
+            let n = text.len().min(len);
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+            buf.add(n)
         }
-        let server = if (*c).listening.is_null() {
-            String::new()
-        } else {
-            super::ffi::ngx_str(&(*(*c).listening).addr_text)
-        };
-        let text = format!(
-            ", client: {}, server: {}",
-            super::ffi::ngx_str(&(*c).addr_text),
-            server
-        );
-        let n = text.len().min(len);
-        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
-        buf.add(n)
-    }
+    };
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(buf)
 }
 
 /// # Safety

@@ -81,3 +81,20 @@ pub fn pool_str(pool: *mut nginx_sys::ngx_pool_t, s: &str) -> ngx_str_t {
         }
     }
 }
+
+/// Runs an `extern "C"` body; a panic becomes `fallback` instead of unwinding into nginx.
+pub fn catch<T>(what: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(_) => {
+            // SAFETY: ngx_cycle is the running cycle; its log is always valid.
+            let clog = unsafe { (*nginx_sys::ngx_cycle).log };
+            log(
+                clog,
+                nginx_sys::NGX_LOG_ALERT,
+                &format!("rtmp: internal error in {what}"),
+            );
+            fallback
+        }
+    }
+}

@@ -45,40 +45,48 @@ pub static mut ngx_rtmp_module: ngx_module_t = ngx_module_t {
 unsafe extern "C" fn ngx_rtmp_init_process(
     cycle: *mut nginx_sys::ngx_cycle_t,
 ) -> nginx_sys::ngx_int_t {
-    // SAFETY: called once in each worker after the event module added the listening events;
-    // cycle->listening holds nelts ngx_listening_t.
-    unsafe {
-        if nginx_sys::ngx_worker == 0 {
-            return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
-        }
-        let ctx = *(*cycle)
-            .conf_ctx
-            .add((*addr_of_mut!(ngx_rtmp_module)).index) as *const RtmpConfCtx;
-        if ctx.is_null() {
-            return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
-        }
-        let servers = &core_main_conf(ctx).servers;
-        let ls = (*cycle).listening.as_slice::<nginx_sys::ngx_listening_t>();
-        for l in ls {
-            // Ours are the listening sockets whose `servers` is one of our server contexts.
-            if !servers.contains(&(l.servers as *mut RtmpConfCtx)) || l.connection.is_null() {
-                continue;
-            }
-            let rev = (*l.connection).read;
-            if (*rev).active() != 0 {
-                if let Some(del) = nginx_sys::ngx_event_actions.del {
-                    // NGX_READ_EVENT as nginx defines it for epoll builds (a macro bindgen
-                    // cannot see).
-                    del(
-                        rev,
-                        (libc::EPOLLIN | libc::EPOLLRDHUP) as nginx_sys::ngx_int_t,
-                        0,
-                    );
+    super::ffi::catch(
+        "ngx_rtmp_init_process",
+        nginx_sys::NGX_ERROR as nginx_sys::ngx_int_t,
+        || {
+            // SAFETY: called once in each worker after the event module added the listening events;
+            // cycle->listening holds nelts ngx_listening_t.
+            unsafe {
+                if nginx_sys::ngx_worker == 0 {
+                    return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
+                }
+                let ctx = *(*cycle)
+                    .conf_ctx
+                    .add((*addr_of_mut!(ngx_rtmp_module)).index)
+                    as *const RtmpConfCtx;
+                if ctx.is_null() {
+                    return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
+                }
+                let servers = &core_main_conf(ctx).servers;
+                let ls = (*cycle).listening.as_slice::<nginx_sys::ngx_listening_t>();
+                for l in ls {
+                    // Ours are the listening sockets whose `servers` is one of our server contexts.
+                    if !servers.contains(&(l.servers as *mut RtmpConfCtx)) || l.connection.is_null()
+                    {
+                        continue;
+                    }
+                    let rev = (*l.connection).read;
+                    if (*rev).active() != 0 {
+                        if let Some(del) = nginx_sys::ngx_event_actions.del {
+                            // NGX_READ_EVENT as nginx defines it for epoll builds (a macro bindgen
+                            // cannot see).
+                            del(
+                                rev,
+                                (libc::EPOLLIN | libc::EPOLLRDHUP) as nginx_sys::ngx_int_t,
+                                0,
+                            );
+                        }
+                    }
                 }
             }
-        }
-    }
-    nginx_sys::NGX_OK as nginx_sys::ngx_int_t
+            nginx_sys::NGX_OK as nginx_sys::ngx_int_t
+        },
+    )
 }
 
 /// The RTMP-type modules of a cycle, in load order.
@@ -212,46 +220,48 @@ unsafe extern "C" fn ngx_rtmp_block(
     _cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    let slot = conf as *mut *mut RtmpConfCtx;
-    // SAFETY: for an NGX_MAIN_CONF block nginx passes &cycle->conf_ctx[ngx_rtmp_module.index].
-    if unsafe { !(*slot).is_null() } {
-        conf_emerg(cf, "\"rtmp\" directive is duplicate");
-        return NGX_CONF_ERROR;
-    }
-    let Some(ctx) = new_level(cf, None, (true, true)) else {
-        return NGX_CONF_ERROR;
-    };
-    // SAFETY: see above; the block's context lives in the cycle pool.
-    unsafe { *slot = ctx };
-    if !parse_block(cf, ctx, RTMP_MAIN_CONF) {
-        return NGX_CONF_ERROR;
-    }
-    // SAFETY: ctx was just built; the core module is one of this cycle's RTMP modules.
-    let (main_ctx, cmcf) = unsafe { (&*ctx, core_main_conf(&*ctx)) };
-    for srv in &cmcf.servers {
-        // SAFETY: server contexts were made by new_level in the `server` handler.
-        let srv_ctx = unsafe { &**srv };
-        if !merge_level(cf, main_ctx, srv_ctx, true) {
+    super::ffi::catch("ngx_rtmp_block", super::ffi::NGX_CONF_ERROR, || {
+        let slot = conf as *mut *mut RtmpConfCtx;
+        // SAFETY: for an NGX_MAIN_CONF block nginx passes &cycle->conf_ctx[ngx_rtmp_module.index].
+        if unsafe { !(*slot).is_null() } {
+            conf_emerg(cf, "\"rtmp\" directive is duplicate");
             return NGX_CONF_ERROR;
         }
-        // SAFETY: as above.
-        let cscf = unsafe { super::ngx_rtmp_core_module::core_srv_conf(srv_ctx) };
-        for app in &cscf.applications {
-            // SAFETY: application contexts were made by new_level in the `application` handler.
-            let app_ctx = unsafe { &*app.ctx };
-            if !merge_level(cf, srv_ctx, app_ctx, false) {
+        let Some(ctx) = new_level(cf, None, (true, true)) else {
+            return NGX_CONF_ERROR;
+        };
+        // SAFETY: see above; the block's context lives in the cycle pool.
+        unsafe { *slot = ctx };
+        if !parse_block(cf, ctx, RTMP_MAIN_CONF) {
+            return NGX_CONF_ERROR;
+        }
+        // SAFETY: ctx was just built; the core module is one of this cycle's RTMP modules.
+        let (main_ctx, cmcf) = unsafe { (&*ctx, core_main_conf(&*ctx)) };
+        for srv in &cmcf.servers {
+            // SAFETY: server contexts were made by new_level in the `server` handler.
+            let srv_ctx = unsafe { &**srv };
+            if !merge_level(cf, main_ctx, srv_ctx, true) {
+                return NGX_CONF_ERROR;
+            }
+            // SAFETY: as above.
+            let cscf = unsafe { super::ngx_rtmp_core_module::core_srv_conf(srv_ctx) };
+            for app in &cscf.applications {
+                // SAFETY: application contexts were made by new_level in the `application` handler.
+                let app_ctx = unsafe { &*app.ctx };
+                if !merge_level(cf, srv_ctx, app_ctx, false) {
+                    return NGX_CONF_ERROR;
+                }
+            }
+        }
+        for (app, rec) in &cmcf.nested {
+            // SAFETY: nested (recorder) contexts and their parents were made by new_level.
+            if !merge_level(cf, unsafe { &**app }, unsafe { &**rec }, false) {
                 return NGX_CONF_ERROR;
             }
         }
-    }
-    for (app, rec) in &cmcf.nested {
-        // SAFETY: nested (recorder) contexts and their parents were made by new_level.
-        if !merge_level(cf, unsafe { &**app }, unsafe { &**rec }, false) {
+        if !listen::open_listeners(cf, cmcf) {
             return NGX_CONF_ERROR;
         }
-    }
-    if !listen::open_listeners(cf, cmcf) {
-        return NGX_CONF_ERROR;
-    }
-    NGX_CONF_OK
+        NGX_CONF_OK
+    })
 }

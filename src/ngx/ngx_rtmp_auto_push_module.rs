@@ -20,27 +20,31 @@ pub struct AutoPushConf {
 }
 
 unsafe extern "C" fn create_conf(cycle: *mut ngx_cycle_t) -> *mut c_void {
-    deferred::reset();
-    // SAFETY: the cycle pool lives as long as this configuration.
-    let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cycle).pool) };
-    pool.allocate(AutoPushConf::default()) as *mut c_void
+    super::ffi::catch("create_conf", std::ptr::null_mut(), || {
+        deferred::reset();
+        // SAFETY: the cycle pool lives as long as this configuration.
+        let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cycle).pool) };
+        pool.allocate(AutoPushConf::default()) as *mut c_void
+    })
 }
 
 unsafe extern "C" fn init_conf(cycle: *mut ngx_cycle_t, _conf: *mut c_void) -> *mut c_char {
-    let names = deferred::take();
-    if !names.is_empty() {
-        // SAFETY: the cycle's log is valid while the configuration is being initialised.
-        let clog = unsafe { (*cycle).log };
-        log(
-            clog,
-            NGX_LOG_WARN,
-            &format!(
+    super::ffi::catch("init_conf", super::ffi::NGX_CONF_ERROR, || {
+        let names = deferred::take();
+        if !names.is_empty() {
+            // SAFETY: the cycle's log is valid while the configuration is being initialised.
+            let clog = unsafe { (*cycle).log };
+            log(
+                clog,
+                NGX_LOG_WARN,
+                &format!(
                 "rtmp: these directives are accepted but have no effect yet in this version: {}",
                 names.join(", ")
             ),
-        );
-    }
-    NGX_CONF_OK
+            );
+        }
+        NGX_CONF_OK
+    })
 }
 
 unsafe extern "C" fn set(
@@ -48,34 +52,36 @@ unsafe extern "C" fn set(
     _cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    let args = conf_args(cf);
-    // SAFETY: NGX_DIRECT_CONF: nginx passes the conf create_conf made.
-    let c = unsafe { &mut *(conf as *mut AutoPushConf) };
-    let (name, value) = (
-        args[0].as_str(),
-        args.get(1).map(String::as_str).unwrap_or(""),
-    );
-    let r = match name {
-        "rtmp_auto_push" => parse_flag(name, value).map(|v| c.auto_push.replace(v).is_some()),
-        "rtmp_auto_push_reconnect" => {
-            parse_msec(name, value).map(|v| c.reconnect.replace(v).is_some())
+    super::ffi::catch("set", super::ffi::NGX_CONF_ERROR, || {
+        let args = conf_args(cf);
+        // SAFETY: NGX_DIRECT_CONF: nginx passes the conf create_conf made.
+        let c = unsafe { &mut *(conf as *mut AutoPushConf) };
+        let (name, value) = (
+            args[0].as_str(),
+            args.get(1).map(String::as_str).unwrap_or(""),
+        );
+        let r = match name {
+            "rtmp_auto_push" => parse_flag(name, value).map(|v| c.auto_push.replace(v).is_some()),
+            "rtmp_auto_push_reconnect" => {
+                parse_msec(name, value).map(|v| c.reconnect.replace(v).is_some())
+            }
+            _ => Ok(c.socket_dir.replace(value.to_string()).is_some()),
+        };
+        match r {
+            Ok(false) => {
+                deferred::note(name);
+                NGX_CONF_OK
+            }
+            Ok(true) => {
+                conf_emerg(cf, &format!("\"{name}\" directive is duplicate"));
+                NGX_CONF_ERROR
+            }
+            Err(e) => {
+                conf_emerg(cf, &e.to_string());
+                NGX_CONF_ERROR
+            }
         }
-        _ => Ok(c.socket_dir.replace(value.to_string()).is_some()),
-    };
-    match r {
-        Ok(false) => {
-            deferred::note(name);
-            NGX_CONF_OK
-        }
-        Ok(true) => {
-            conf_emerg(cf, &format!("\"{name}\" directive is duplicate"));
-            NGX_CONF_ERROR
-        }
-        Err(e) => {
-            conf_emerg(cf, &e.to_string());
-            NGX_CONF_ERROR
-        }
-    }
+    })
 }
 
 const MAIN: ngx_uint_t = (NGX_MAIN_CONF | NGX_DIRECT_CONF) as ngx_uint_t;

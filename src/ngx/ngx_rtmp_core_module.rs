@@ -294,19 +294,21 @@ unsafe extern "C" fn ngx_rtmp_core_server(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
-    let parent = parser_ctx(cf);
-    let Some(ctx) = new_level(cf, Some(parent), (false, true)) else {
-        return NGX_CONF_ERROR;
-    };
-    // SAFETY: ctx and parent were built by new_level.
-    let (cmcf, cscf) = unsafe { (core_main_conf(parent), core_srv_conf(&*ctx)) };
-    cscf.index = cmcf.servers.len();
-    cscf.ctx = ctx as usize;
-    cmcf.servers.push(ctx);
-    if !parse_block(cf, ctx, RTMP_SRV_CONF) {
-        return NGX_CONF_ERROR;
-    }
-    NGX_CONF_OK
+    super::ffi::catch("ngx_rtmp_core_server", super::ffi::NGX_CONF_ERROR, || {
+        let parent = parser_ctx(cf);
+        let Some(ctx) = new_level(cf, Some(parent), (false, true)) else {
+            return NGX_CONF_ERROR;
+        };
+        // SAFETY: ctx and parent were built by new_level.
+        let (cmcf, cscf) = unsafe { (core_main_conf(parent), core_srv_conf(&*ctx)) };
+        cscf.index = cmcf.servers.len();
+        cscf.ctx = ctx as usize;
+        cmcf.servers.push(ctx);
+        if !parse_block(cf, ctx, RTMP_SRV_CONF) {
+            return NGX_CONF_ERROR;
+        }
+        NGX_CONF_OK
+    })
 }
 
 unsafe extern "C" fn ngx_rtmp_core_application(
@@ -314,25 +316,31 @@ unsafe extern "C" fn ngx_rtmp_core_application(
     _cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    let args = conf_args(cf);
-    let name = args.get(1).cloned().unwrap_or_default();
-    // SAFETY: nginx passes this module's srv conf (cmd.conf = SRV_CONF_OFFSET).
-    let cscf = unsafe { &mut *(conf as *mut CoreSrvConf) };
-    if cscf.applications.iter().any(|a| a.name == name) {
-        conf_emerg(cf, &format!("duplicate application \"{name}\""));
-        return NGX_CONF_ERROR;
-    }
-    let parent = parser_ctx(cf);
-    let Some(ctx) = new_level(cf, Some(parent), (false, false)) else {
-        return NGX_CONF_ERROR;
-    };
-    // SAFETY: ctx was built by new_level.
-    unsafe { core_app_conf(&*ctx) }.name = name.clone();
-    cscf.applications.push(AppEntry { name, ctx });
-    if !parse_block(cf, ctx, RTMP_APP_CONF) {
-        return NGX_CONF_ERROR;
-    }
-    NGX_CONF_OK
+    super::ffi::catch(
+        "ngx_rtmp_core_application",
+        super::ffi::NGX_CONF_ERROR,
+        || {
+            let args = conf_args(cf);
+            let name = args.get(1).cloned().unwrap_or_default();
+            // SAFETY: nginx passes this module's srv conf (cmd.conf = SRV_CONF_OFFSET).
+            let cscf = unsafe { &mut *(conf as *mut CoreSrvConf) };
+            if cscf.applications.iter().any(|a| a.name == name) {
+                conf_emerg(cf, &format!("duplicate application \"{name}\""));
+                return NGX_CONF_ERROR;
+            }
+            let parent = parser_ctx(cf);
+            let Some(ctx) = new_level(cf, Some(parent), (false, false)) else {
+                return NGX_CONF_ERROR;
+            };
+            // SAFETY: ctx was built by new_level.
+            unsafe { core_app_conf(&*ctx) }.name = name.clone();
+            cscf.applications.push(AppEntry { name, ctx });
+            if !parse_block(cf, ctx, RTMP_APP_CONF) {
+                return NGX_CONF_ERROR;
+            }
+            NGX_CONF_OK
+        },
+    )
 }
 
 unsafe extern "C" fn ngx_rtmp_core_listen(
@@ -340,12 +348,14 @@ unsafe extern "C" fn ngx_rtmp_core_listen(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
-    let ctx = parser_ctx(cf);
-    match add_listen(cf, ctx) {
-        Ok(()) => NGX_CONF_OK,
-        Err(e) => {
-            conf_emerg(cf, &e);
-            NGX_CONF_ERROR
+    super::ffi::catch("ngx_rtmp_core_listen", super::ffi::NGX_CONF_ERROR, || {
+        let ctx = parser_ctx(cf);
+        match add_listen(cf, ctx) {
+            Ok(()) => NGX_CONF_OK,
+            Err(e) => {
+                conf_emerg(cf, &e);
+                NGX_CONF_ERROR
+            }
         }
-    }
+    })
 }

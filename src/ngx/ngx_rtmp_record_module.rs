@@ -70,33 +70,39 @@ unsafe extern "C" fn ngx_rtmp_record_recorder(
     _cmd: *mut ngx_command_t,
     conf: *mut c_void,
 ) -> *mut c_char {
-    let name = conf_args(cf).get(1).cloned().unwrap_or_default();
-    // SAFETY: nginx passes this module's app conf (APP_CONF_OFFSET); cf->ctx is the
-    // application's RtmpConfCtx.
-    let (racf, parent) = unsafe {
-        (
-            &mut *(conf as *mut RecordAppConf),
-            (*cf).ctx as *mut RtmpConfCtx,
-        )
-    };
-    if racf.recorders.contains(&name) {
-        conf_emerg(cf, &format!("duplicate recorder \"{name}\""));
-        return NGX_CONF_ERROR;
-    }
-    // SAFETY: parent is a live context built by new_level.
-    let Some(ctx) = new_level(cf, Some(unsafe { &*parent }), (false, false)) else {
-        return NGX_CONF_ERROR;
-    };
-    racf.recorders.push(name);
-    // SAFETY: as above; the main conf belongs to the core module.
-    unsafe { core_main_conf(&*parent) }
-        .nested
-        .push((parent, ctx));
-    super::deferred::note("recorder");
-    if !parse_block(cf, ctx, RTMP_REC_CONF) {
-        return NGX_CONF_ERROR;
-    }
-    NGX_CONF_OK
+    super::ffi::catch(
+        "ngx_rtmp_record_recorder",
+        super::ffi::NGX_CONF_ERROR,
+        || {
+            let name = conf_args(cf).get(1).cloned().unwrap_or_default();
+            // SAFETY: nginx passes this module's app conf (APP_CONF_OFFSET); cf->ctx is the
+            // application's RtmpConfCtx.
+            let (racf, parent) = unsafe {
+                (
+                    &mut *(conf as *mut RecordAppConf),
+                    (*cf).ctx as *mut RtmpConfCtx,
+                )
+            };
+            if racf.recorders.contains(&name) {
+                conf_emerg(cf, &format!("duplicate recorder \"{name}\""));
+                return NGX_CONF_ERROR;
+            }
+            // SAFETY: parent is a live context built by new_level.
+            let Some(ctx) = new_level(cf, Some(unsafe { &*parent }), (false, false)) else {
+                return NGX_CONF_ERROR;
+            };
+            racf.recorders.push(name);
+            // SAFETY: as above; the main conf belongs to the core module.
+            unsafe { core_main_conf(&*parent) }
+                .nested
+                .push((parent, ctx));
+            super::deferred::note("recorder");
+            if !parse_block(cf, ctx, RTMP_REC_CONF) {
+                return NGX_CONF_ERROR;
+            }
+            NGX_CONF_OK
+        },
+    )
 }
 
 type R = RecordAppConf;

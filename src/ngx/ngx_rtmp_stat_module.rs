@@ -33,7 +33,9 @@ unsafe extern "C" fn set_stat(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
-    check_words(cf, &["all", "global", "live", "clients", "play"])
+    super::ffi::catch("set_stat", super::ffi::NGX_CONF_ERROR, || {
+        check_words(cf, &["all", "global", "live", "clients", "play"])
+    })
 }
 
 unsafe extern "C" fn set_stylesheet(
@@ -41,8 +43,10 @@ unsafe extern "C" fn set_stylesheet(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
-    deferred::note("rtmp_stat_stylesheet");
-    NGX_CONF_OK
+    super::ffi::catch("set_stylesheet", super::ffi::NGX_CONF_ERROR, || {
+        deferred::note("rtmp_stat_stylesheet");
+        NGX_CONF_OK
+    })
 }
 
 unsafe extern "C" fn set_control(
@@ -50,7 +54,9 @@ unsafe extern "C" fn set_control(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
-    check_words(cf, &["all", "record", "drop", "redirect"])
+    super::ffi::catch("set_control", super::ffi::NGX_CONF_ERROR, || {
+        check_words(cf, &["all", "record", "drop", "redirect"])
+    })
 }
 
 static mut NGX_RTMP_STAT_COMMANDS: [ngx_command_t; 3] = [
