@@ -143,14 +143,8 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
         (*ping).log = (*c).log;
         (*ping).set_cancelable(1);
 
-        log(
-            (*c).log,
-            NGX_LOG_INFO,
-            &format!(
-                "rtmp: client connected from {}",
-                super::ffi::ngx_str(&(*c).addr_text)
-            ),
-        );
+        // The log handler adds the client and server addresses.
+        log((*c).log, NGX_LOG_INFO, "rtmp: client connected");
         nginx_sys::ngx_tcp_nodelay(c);
         (*(*c).read).handler = Some(read_handler);
         (*(*c).write).handler = Some(write_handler);
