@@ -8,7 +8,7 @@ use super::ngx_rtmp_core_module::core_srv_conf;
 use super::ngx_rtmp_live_module::live_conf;
 use super::worker::with_hub;
 use nginx_sys::{NGX_LOG_ERR, NGX_LOG_INFO};
-use ngx_rtmp_core::hub::{stream_name_problem, HubError, PlayOptions, StreamKey};
+use ngx_rtmp_core::hub::{stream_name_problem, PlayOptions, StreamKey};
 use ngx_rtmp_core::protocol::{ConnectInfo, PlayRequest, PublishRequest};
 
 pub struct App {
@@ -69,31 +69,61 @@ fn checked_name(conn: &mut Conn, name: &str, what: &str) -> bool {
     true
 }
 
-pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
-    let Some(app) = &conn.app else { return false };
+/// Why a publish or play was not admitted.
+enum Refusal {
+    /// The stream name could leave a directory or is absurd: answered, then closed.
+    BadName,
+    /// No application, or `deny` matched: closed at once, as nginx-rtmp does.
+    Closed,
+}
+
+/// The checks publish and play share: a connected application, a safe stream name and the
+/// `allow`/`deny` rules. Leaves any earlier role of the session.
+fn admit<'a>(
+    conn: &mut Conn,
+    name: &str,
+    args: &str,
+    publish: bool,
+) -> Result<&'a RtmpConfCtx, Refusal> {
+    let what = if publish { "publish" } else { "play" };
+    let Some(app) = &conn.app else {
+        return Err(Refusal::Closed);
+    };
     // SAFETY: application contexts live as long as the cycle that accepted this connection.
-    let ctx = unsafe { &*app.ctx };
-    conn.log_entry.command("PUBLISH", &req.name, &req.args);
-    if !checked_name(conn, &req.name, "publish") {
-        conn.session.reject_publish(
-            req.stream_id,
-            "NetStream.Publish.BadName",
-            "Invalid stream name",
-        );
-        close_after_flush(conn);
-        return true;
+    let ctx: &'a RtmpConfCtx = unsafe { &*app.ctx };
+    conn.log_entry
+        .command(if publish { "PUBLISH" } else { "PLAY" }, name, args);
+    if !checked_name(conn, name, what) {
+        return Err(Refusal::BadName);
     }
-    if !access_allows(ctx, true, conn.addr) {
+    if !access_allows(ctx, publish, conn.addr) {
         log(
             clog(conn),
             NGX_LOG_ERR,
-            &format!("rtmp: access forbidden by rule: publish \"{}\"", req.name),
+            &format!("rtmp: access forbidden by rule: {what} \"{name}\""),
         );
-        return false;
+        return Err(Refusal::Closed);
     }
     if conn.role != Role::Idle {
         leave(conn);
     }
+    Ok(ctx)
+}
+
+pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
+    let ctx = match admit(conn, &req.name, &req.args, true) {
+        Ok(ctx) => ctx,
+        Err(Refusal::Closed) => return false,
+        Err(Refusal::BadName) => {
+            conn.session.reject_publish(
+                req.stream_id,
+                "NetStream.Publish.BadName",
+                "Invalid stream name",
+            );
+            close_after_flush(conn);
+            return true;
+        }
+    };
     let live = live_conf(ctx);
     if !live.live.unwrap_or(false) {
         // As nginx-rtmp: without `live on` a publish is accepted and goes nowhere live.
@@ -113,7 +143,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
             conn.role = Role::Publishing(key);
             conn.session.accept_publish(req.stream_id);
         }
-        Err(HubError::AlreadyPublishing) | Err(HubError::NotFound) => {
+        Err(_) => {
             log(
                 clog(conn),
                 NGX_LOG_ERR,
@@ -130,32 +160,30 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
 }
 
 pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
-    let Some(app) = &conn.app else { return false };
-    // SAFETY: as in on_publish.
-    let ctx = unsafe { &*app.ctx };
-    conn.log_entry.command("PLAY", &req.name, &req.args);
-    if !checked_name(conn, &req.name, "play") {
-        conn.session.reject_play(
-            req.stream_id,
-            "NetStream.Play.StreamNotFound",
-            "Invalid stream name",
-        );
-        close_after_flush(conn);
-        return true;
-    }
-    if !access_allows(ctx, false, conn.addr) {
+    let ctx = match admit(conn, &req.name, &req.args, false) {
+        Ok(ctx) => ctx,
+        Err(Refusal::Closed) => return false,
+        Err(Refusal::BadName) => {
+            conn.session.reject_play(
+                req.stream_id,
+                "NetStream.Play.StreamNotFound",
+                "Invalid stream name",
+            );
+            close_after_flush(conn);
+            return true;
+        }
+    };
+    let live = live_conf(ctx);
+    let key = stream_key(conn, &req.name);
+    let idle_streams = live.idle_streams.unwrap_or(true);
+    let found = live.live.unwrap_or(false)
+        && (idle_streams || with_hub(|hub| hub.info(&key).is_some_and(|i| i.publishing)));
+    if !found {
         log(
             clog(conn),
             NGX_LOG_ERR,
-            &format!("rtmp: access forbidden by rule: play \"{}\"", req.name),
+            &format!("rtmp: stream not found \"{}\"", req.name),
         );
-        return false;
-    }
-    if conn.role != Role::Idle {
-        leave(conn);
-    }
-    let live = live_conf(ctx);
-    if !live.live.unwrap_or(false) {
         conn.session.reject_play(
             req.stream_id,
             "NetStream.Play.StreamNotFound",
@@ -164,10 +192,7 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
         close_after_flush(conn);
         return true;
     }
-    let key = stream_key(conn, &req.name);
-    let opts = PlayOptions {
-        idle_streams: live.idle_streams.unwrap_or(true),
-    };
+    let opts = PlayOptions { idle_streams };
     let chunk_size = conn.session.out_chunk_size();
     // Play.Start must reach the player before the hub's catch-up frames.
     conn.session.accept_play(req.stream_id);
@@ -181,23 +206,11 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
                 &format!("rtmp: play \"{}\" in \"{}\"", req.name, key.app),
             );
             conn.role = Role::Playing(key);
+            true
         }
-        Err(_) => {
-            log(
-                clog(conn),
-                NGX_LOG_ERR,
-                &format!("rtmp: stream not found \"{}\"", req.name),
-            );
-            conn.session.send_status(
-                req.stream_id,
-                "error",
-                "NetStream.Play.StreamNotFound",
-                "No such stream",
-            );
-            close_after_flush(conn);
-        }
+        // Checked above; the hub agrees within one event.
+        Err(_) => false,
     }
-    true
 }
 
 /// Ends whatever the session was doing in the hub (closeStream, deleteStream, disconnect).
