@@ -1,12 +1,15 @@
 //! What a session's requests mean in an application: connect to an `application`, publish
 //! and play a live stream, subject to `allow`/`deny` and the live settings.
 use super::conf::RtmpConfCtx;
-use super::conn::{close_after_flush, move_session_output, start_ping, wake, Conn, Role};
+use super::conn::{
+    close_after_flush, move_session_output, start_ping, wake, watch_idle_publisher, Conn, Role,
+};
 use super::ffi::log;
 use super::ngx_rtmp_access_module::access_allows;
 use super::ngx_rtmp_core_module::core_srv_conf;
 use super::ngx_rtmp_live_module::live_conf;
 use super::worker::with_hub;
+use nginx_sys::ngx_msec_t;
 use nginx_sys::{NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::hub::{stream_name_problem, PlayOptions, StreamKey};
 use ngx_rtmp_core::protocol::{ConnectInfo, PlayRequest, PublishRequest};
@@ -142,6 +145,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
             );
             conn.role = Role::Publishing(key);
             conn.session.accept_publish(req.stream_id);
+            watch_idle_publisher(conn, live.drop_idle_publisher.unwrap_or(0) as ngx_msec_t);
         }
         Err(_) => {
             log(

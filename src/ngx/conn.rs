@@ -40,6 +40,9 @@ pub struct Conn {
     last_input: ngx_msec_t,
     /// When the worker started shutting down, while this session drains.
     drain_since: Option<ngx_msec_t>,
+    /// `drop_idle_publisher`: a publisher sending no media for this long is closed (0: off).
+    pub idle_publisher_limit: ngx_msec_t,
+    pub last_media: ngx_msec_t,
     pub started: ngx_msec_t,
     pub log_entry: access_log::Entry,
     closing: bool,
@@ -130,6 +133,8 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             ping_timeout: cscf.ping_timeout.unwrap_or(30_000) as ngx_msec_t,
             last_input: now(),
             drain_since: None,
+            idle_publisher_limit: 0,
+            last_media: now(),
             started: now(),
             log_entry: access_log::Entry::default(),
             closing: false,
@@ -219,9 +224,11 @@ unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
             start_drain(conn);
         }
         if (*rev).timedout() != 0 {
-            log((*c).log, NGX_LOG_INFO, "rtmp: client timed out");
-            close_connection(c);
-            return;
+            (*rev).set_timedout(0);
+            if !idle_publisher_check(conn) {
+                close_connection(c);
+                return;
+            }
         }
         // Bounded work per event so one busy publisher cannot starve the worker.
         for _ in 0..16 {
@@ -270,7 +277,11 @@ unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
             close_connection(c);
             return;
         }
-        if conn.session.handshake_done() && conn.app.is_some() && (*rev).timer_set() != 0 {
+        if conn.session.handshake_done()
+            && conn.app.is_some()
+            && conn.idle_publisher_limit == 0
+            && (*rev).timer_set() != 0
+        {
             // Past connect, liveness is the ping's job.
             nginx_sys::ngx_del_timer(rev);
         }
@@ -310,8 +321,42 @@ fn process_events(conn: &mut Conn) -> bool {
     ok
 }
 
+/// The read timer fired: before connect that is the `timeout`; for a publisher with
+/// `drop_idle_publisher` it is time to see whether media still arrives. False closes.
+fn idle_publisher_check(conn: &mut Conn) -> bool {
+    // SAFETY: conn.c is the live connection whose read timer fired.
+    let (clog, rev) = unsafe { ((*conn.c).log, (*conn.c).read) };
+    if conn.idle_publisher_limit == 0 || !matches!(conn.role, Role::Publishing(_)) {
+        log(clog, NGX_LOG_INFO, "rtmp: client timed out");
+        return false;
+    }
+    let idle = now().wrapping_sub(conn.last_media);
+    if idle >= conn.idle_publisher_limit {
+        log(
+            clog,
+            NGX_LOG_INFO,
+            &format!("rtmp: drop idle publisher: no media for {idle} ms"),
+        );
+        return false;
+    }
+    // SAFETY: rev is the connection's read event.
+    unsafe { nginx_sys::ngx_add_timer(rev, conn.idle_publisher_limit - idle) };
+    true
+}
+
+/// Arms the `drop_idle_publisher` check for a session that just started publishing.
+pub fn watch_idle_publisher(conn: &mut Conn, limit: ngx_msec_t) {
+    conn.idle_publisher_limit = limit;
+    conn.last_media = now();
+    if limit > 0 {
+        // SAFETY: conn.c is live; its read event's timer is ours to set.
+        unsafe { nginx_sys::ngx_add_timer((*conn.c).read, limit) };
+    }
+}
+
 fn media(conn: &mut Conn, kind: FrameKind, timestamp: u32, payload: Bytes) -> bool {
     if let Role::Publishing(key) = &conn.role {
+        conn.last_media = now();
         with_hub(|hub| hub.frame(key, kind, timestamp, payload, &mut wake));
     }
     true

@@ -117,7 +117,7 @@ static mut NGX_RTMP_LIVE_COMMANDS: [ngx_command_t; 13] = [
         T1,
         APP_CONF_OFFSET,
         L,
-        later_set!(L, drop_idle_publisher, msec)
+        set!(L, drop_idle_publisher, msec)
     ),
     ngx_command_t::empty(),
 ];
