@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 const SECONDS: u32 = 12;
 
-/// The `*N` connection number of the first error.log line matching `re`.
+/// The `*N` connection number of the first error.log line matching `re` (ngx-rtmp logs
+/// `rtmp: play "name"`, nginx-rtmp-module `play: name='name'`).
 fn conn_number(log: &str, re: &Regex) -> Option<String> {
     log.lines()
         .find_map(|l| re.captures(l).map(|c| c[1].to_string()))
@@ -17,9 +18,10 @@ fn conn_number(log: &str, re: &Regex) -> Option<String> {
 /// A RawClient plays, then never reads again (SO_RCVBUF 64 KiB), while ffmpeg publishes 12 s
 /// of 1280x720 at 8 Mbit/s CBR and a normal ffmpeg player watches. The normal player decodes
 /// at least 90% of the frames, the publisher exits 0, the worker is the same process, and the
-/// server drops the slow session (a `client send timed out` or `player too slow` line for
-/// its connection) before the publisher is done; reading the slow socket then ends in
-/// EOF/reset. `timeout 4s` bounds how long the server waits for a socket that takes nothing.
+/// server drops the slow session before the publisher is done: a `client send timed out` or
+/// `player too slow` line for its connection (nginx-rtmp-module: `client timed out`).
+/// Reading the slow socket then ends in EOF/reset. `timeout 4s` bounds how long the server
+/// waits for a socket that takes nothing.
 #[test]
 fn slow_player_never_slows_others() {
     let ng = Nginx::start(
@@ -36,7 +38,7 @@ fn slow_player_never_slows_others() {
     slow.rtmp_connect("live").expect("slow connect");
     let msid = slow.create_stream().expect("slow createStream");
     slow.play(msid, "big").expect("slow play");
-    let play_re = Regex::new(r#"\*(\d+) .*play "big""#).unwrap();
+    let play_re = Regex::new(r#"\*(\d+) .*(play "big"|play: name='big')"#).unwrap();
     let slow_id = wait_for(Duration::from_secs(5), || {
         conn_number(&ng.error_log(), &play_re)
     })
@@ -80,7 +82,7 @@ fn slow_player_never_slows_others() {
     );
 
     let close_re = Regex::new(&format!(
-        r"\*{} .*(client send timed out|player too slow)",
+        r"\*{} .*(client send timed out|player too slow|client timed out)",
         slow_id
     ))
     .unwrap();
@@ -138,6 +140,111 @@ fn slow_player_never_slows_others() {
     assert!(
         slow_closed,
         "the slow player's socket did not reach EOF/reset within 20 s of reading"
+    );
+    ng.assert_no_alerts();
+}
+
+/// The flags and dts (ms) of ffprobe's first video packet line (`flags,dts_time` csv).
+fn first_packet(out: &str) -> Option<(String, f64)> {
+    let l = out.lines().find(|l| !l.trim().is_empty())?;
+    let mut f = l.split(',');
+    let a = f.next()?.trim().to_string();
+    let b = f.next()?.trim().to_string();
+    // ffprobe prints the entries in its own order (dts_time before flags).
+    let (flags, dts) = if a.parse::<f64>().is_ok() {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    Some((flags, dts.parse::<f64>().ok()? * 1000.0))
+}
+
+/// GOP cache with real clients: ffmpeg publishes with a 2 s GOP (`-g 50` at 25 fps). An
+/// observer that plays from the start tracks the keyframes; about 0.4 s after one (mid-GOP,
+/// 1.6 s before the next), ffprobe and a strict `-v error` ffmpeg join. ffprobe's first video
+/// packet is a keyframe whose timestamp is not later than what the stream had reached when
+/// it joined, i.e. it came from the cache rather than from waiting for the next keyframe;
+/// the strict decode has no error.
+#[test]
+fn late_joiner_mid_gop_starts_from_cached_keyframe() {
+    let ng = Nginx::start(&simple_rtmp("live", "live on;"));
+    let url = ng.rtmp_url("live", "gop2");
+    let mut observer = RtmpClient::connect(ng.rtmp_addr(), "live").expect("observer connect");
+    observer.play("gop2").expect("observer play");
+    let publisher = publish_ffmpeg_gop(&url, 12, 50);
+
+    // Wait for the second keyframe (the first GOP may have started before our subscription),
+    // then for the stream to be ~400 ms past it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut keyframes: Vec<u32> = Vec::new();
+    let mut reached = 0u32;
+    loop {
+        match observer.next_event_until(deadline) {
+            Ok(Event::Video { ts, data, .. }) => {
+                if data.get(..2) == Some(&[0x17, 0x01]) {
+                    keyframes.push(ts);
+                }
+                reached = reached.max(ts);
+                if keyframes.len() >= 2 && ts >= keyframes[keyframes.len() - 1] + 400 {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => panic!("observer: {:?} (keyframes {:?})", e, keyframes),
+        }
+    }
+    let mut c = std::process::Command::new("ffprobe");
+    c.args([
+        "-v",
+        "error",
+        "-rw_timeout",
+        "6000000",
+        "-select_streams",
+        "v",
+    ])
+    .args(["-show_packets", "-read_intervals", "%+#1"])
+    .args(["-show_entries", "packet=flags,dts_time", "-of", "csv=p=0"])
+    .arg(&url);
+    let probe = ChildGuard::spawn(c);
+    let strict = spawn_ffmpeg_strict_decode(&url, 3);
+    eprintln!(
+        "joined at stream ts {} ms; keyframes so far {:?}",
+        reached, keyframes
+    );
+    let probe = probe.wait_bounded(Duration::from_secs(30));
+    let strict = strict.wait_bounded(Duration::from_secs(30));
+    // Keep the observer reading so it never holds the stream back.
+    let more = observer
+        .collect_for(Duration::from_secs(1))
+        .unwrap_or_default();
+    drop(more);
+    let pub_out = publisher.wait_bounded(Duration::from_secs(40));
+    eprintln!(
+        "ffprobe first video packet: {:?} {:?}; strict stderr {:?}",
+        probe.stdout, probe.stderr, strict.stderr
+    );
+    assert!(pub_out.success(), "publisher failed: {}", pub_out.stderr);
+    let (flags, dts) = first_packet(&probe.stdout)
+        .unwrap_or_else(|| panic!("ffprobe gave no packet: {:?}", probe));
+    assert!(
+        flags.contains('K'),
+        "the late joiner's first video packet is not a keyframe: {:?}",
+        probe.stdout
+    );
+    assert!(
+        (dts.round() as u32) <= reached,
+        "the late joiner started at ts {:.0} ms, after the {} ms the stream had reached when it \
+         joined (keyframes {:?}): it waited for the next keyframe instead of getting the \
+         cached GOP",
+        dts,
+        reached,
+        keyframes
+    );
+    assert!(
+        strict.success() && strict.stderr.trim().is_empty(),
+        "late joiner did not decode cleanly ({:?}):\n{}",
+        strict.status,
+        strict.stderr
     );
     ng.assert_no_alerts();
 }
