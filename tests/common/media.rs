@@ -15,35 +15,82 @@ pub fn publish_ffmpeg(url: &str, seconds: u32) -> ChildGuard {
 }
 
 pub fn publish_ffmpeg_gop(url: &str, seconds: u32, gop: u32) -> ChildGuard {
+    let gop = gop.to_string();
+    publish_ffmpeg_with(url, seconds, "testsrc2=size=640x360:rate=25", &["-g", &gop])
+}
+
+/// `ffmpeg -re` publishing `seconds` of the lavfi video source `video_src` (25 fps) + a
+/// 440 Hz sine as H.264 (ultrafast, zerolatency, yuv420p, 1 thread; `video_args` are added
+/// after those, e.g. `-g`, `-b:v`, `-vf`) + AAC 64k. Killed on drop.
+pub fn publish_ffmpeg_with(
+    url: &str,
+    seconds: u32,
+    video_src: &str,
+    video_args: &[&str],
+) -> ChildGuard {
     let mut c = Command::new("ffmpeg");
-    c.args([
-        "-nostdin",
-        "-hide_banner",
-        "-nostats",
-        "-loglevel",
-        "level+warning",
-        "-re",
-    ])
-    .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
-    .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-    .args(["-t", &seconds.to_string()])
-    .args([
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-    ])
-    .args([
-        "-g",
-        &gop.to_string(),
-        "-pix_fmt",
-        "yuv420p",
-        "-threads",
-        "1",
-    ])
-    .args(["-c:a", "aac", "-b:a", "64k", "-f", "flv", url]);
+    c.args(["-nostdin", "-hide_banner", "-nostats"])
+        .args(["-loglevel", "level+warning", "-re"])
+        .args(["-f", "lavfi", "-i", video_src])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "ultrafast"])
+        .args([
+            "-tune",
+            "zerolatency",
+            "-pix_fmt",
+            "yuv420p",
+            "-threads",
+            "1",
+        ])
+        .args(video_args)
+        .args(["-c:a", "aac", "-b:a", "64k", "-f", "flv", url]);
+    ChildGuard::spawn(c)
+}
+
+/// Writes `seconds` of testsrc2 640x360@25 (GOP 25) + sine as H.264 + AAC into the FLV file
+/// `out` (as fast as ffmpeg goes, no `-re`). Panics if ffmpeg fails.
+pub fn make_flv(out: &Path, seconds: u32) {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-y"])
+        .arg(out);
+    let o = run_bounded(c, Duration::from_secs(60));
+    assert!(
+        o.success() && out.is_file(),
+        "ffmpeg could not write {}: {:?} {}",
+        out.display(),
+        o.status,
+        o.stderr
+    );
+}
+
+/// GStreamer as publisher: `videotestsrc num-buffers=25*seconds is-live=true ! x264enc !
+/// flvmux ! rtmp2sink`, with `audiotestsrc ! avenc_aac` muxed in when `audio` is set.
+pub fn spawn_gst_publish(url: &str, seconds: u32, audio: bool) -> ChildGuard {
+    let mut c = Command::new("gst-launch-1.0");
+    c.arg("-e")
+        .args(["videotestsrc", "is-live=true"])
+        .arg(format!("num-buffers={}", seconds * FPS))
+        .args(["!", "video/x-raw,width=640,height=360,framerate=25/1"])
+        .args(["!", "x264enc", "tune=zerolatency", "speed-preset=ultrafast"])
+        .args(["key-int-max=25", "threads=1"])
+        .args(["!", "video/x-h264,profile=main", "!", "h264parse"])
+        .args(["!", "flvmux", "name=mux", "streamable=true"])
+        .args(["!", "rtmp2sink"])
+        .arg(format!("location={}", url));
+    if audio {
+        // Same duration as the video: 44100 Hz in buffers of 1764 samples = 25 per second.
+        c.args(["audiotestsrc", "is-live=true", "samplesperbuffer=1764"])
+            .arg(format!("num-buffers={}", seconds * 25))
+            .args(["!", "audioconvert", "!", "audioresample"])
+            .args(["!", "audio/x-raw,rate=44100,channels=2"])
+            .args(["!", "avenc_aac", "!", "aacparse", "!", "mux."]);
+    }
     ChildGuard::spawn(c)
 }
 
