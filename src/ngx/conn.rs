@@ -301,8 +301,17 @@ fn process_events(conn: &mut Conn) -> bool {
             SessionEvent::Connect(info) => app::on_connect(conn, info),
             SessionEvent::Publish(req) => app::on_publish(conn, req),
             SessionEvent::Play(req) => app::on_play(conn, req),
-            SessionEvent::CloseStream { .. } => {
+            SessionEvent::CloseStream { stream_id } => {
+                let was_publishing = matches!(conn.role, Role::Publishing(_));
                 app::leave(conn);
+                if was_publishing {
+                    conn.session.send_status(
+                        stream_id,
+                        "status",
+                        "NetStream.Unpublish.Success",
+                        "Stop publishing",
+                    );
+                }
                 true
             }
             SessionEvent::Audio { timestamp, payload } => {
