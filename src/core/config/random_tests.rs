@@ -137,8 +137,8 @@ fn config_parsers_on_random_text() {
     for s in CONFIG_SEEDS {
         checks::config(s);
     }
-    for i in 0..6000 {
-        let mut d = if i % 2 == 0 {
+    for i in 0..6000u32 {
+        let mut d = if i.is_multiple_of(2) {
             let mut d = vec![(i / 2 % 8) as u8 + b'0'];
             d.extend(rng.text(12));
             d
@@ -158,8 +158,8 @@ fn accesslog_on_random_templates() {
     for s in ACCESSLOG_SEEDS {
         checks::accesslog(s);
     }
-    for i in 0..3000 {
-        let mut d = if i % 2 == 0 {
+    for i in 0..3000u32 {
+        let mut d = if i.is_multiple_of(2) {
             rng.text(16)
         } else {
             ACCESSLOG_SEEDS[rng.below(ACCESSLOG_SEEDS.len())].to_vec()

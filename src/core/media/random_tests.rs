@@ -78,7 +78,7 @@ impl XorShift {
 
     /// Half random bytes (short), half mutated seeds.
     fn input(&mut self, i: usize, seeds: &[&[u8]], max_random: usize) -> Vec<u8> {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             let n = self.below(max_random);
             return self.bytes(n);
         }
