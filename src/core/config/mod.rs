@@ -9,3 +9,6 @@ pub mod relay;
 pub mod values;
 
 pub use error::ConfError;
+
+#[cfg(test)]
+mod random_tests;

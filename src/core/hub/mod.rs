@@ -15,4 +15,6 @@ pub use status::{status_message, user_control};
 pub use stream::{FrameKind, PlayOptions, StreamInfo};
 
 #[cfg(test)]
+mod random_tests;
+#[cfg(test)]
 mod tests;

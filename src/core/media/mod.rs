@@ -7,3 +7,6 @@ pub mod bits;
 pub mod codec;
 pub mod flv;
 pub mod metadata;
+
+#[cfg(test)]
+mod random_tests;

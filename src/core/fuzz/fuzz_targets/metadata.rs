@@ -1,0 +1,12 @@
+//! Arbitrary bytes into the `metadata` media parser(s); the properties checked are in
+//! `checks/media.rs` (shared with `media::random_tests`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+// `checks` is written against `crate::` paths, as inside ngx-rtmp-core.
+use ngx_rtmp_core::{media, protocol};
+
+#[allow(dead_code)]
+#[path = "../checks/media.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| checks::metadata(data));
