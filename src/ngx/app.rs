@@ -196,7 +196,10 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
         close_after_flush(conn);
         return true;
     }
-    let opts = PlayOptions { idle_streams };
+    let opts = PlayOptions {
+        idle_streams,
+        wait_video: live.wait_video.unwrap_or(false),
+    };
     let chunk_size = conn.session.out_chunk_size();
     // Play.Start must reach the player before the hub's catch-up frames.
     conn.session.accept_play(req.stream_id);

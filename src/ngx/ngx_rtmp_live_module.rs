@@ -89,7 +89,7 @@ static mut NGX_RTMP_LIVE_COMMANDS: [ngx_command_t; 13] = [
         F,
         APP_CONF_OFFSET,
         L,
-        later_set!(L, wait_video, flag)
+        set!(L, wait_video, flag)
     ),
     directive!(
         "publish_notify",

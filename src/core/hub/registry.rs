@@ -88,7 +88,7 @@ impl Hub {
             .streams
             .entry(key.clone())
             .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT));
-        stream.add_player(id, outbox, wake);
+        stream.add_player(id, outbox, opts.wait_video, wake);
         Ok(())
     }
 

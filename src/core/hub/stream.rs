@@ -19,6 +19,8 @@ pub enum FrameKind {
 pub struct PlayOptions {
     /// Play a name nobody publishes yet and wait for it (`idle_streams`).
     pub idle_streams: bool,
+    /// Send the player no audio before its first video frame (`wait_video`).
+    pub wait_video: bool,
 }
 
 /// What the stat page and logs want to know about a stream.
@@ -33,6 +35,9 @@ pub struct StreamInfo {
 struct Player {
     id: u64,
     outbox: SharedOutbox,
+    wait_video: bool,
+    /// With `wait_video`: no video frame has reached this player since the publish began.
+    waiting_video: bool,
 }
 
 pub(super) struct Stream {
@@ -103,6 +108,9 @@ impl Stream {
             // A new publisher's frames decode only from its first keyframe on.
             o.skip_to_keyframe();
         }
+        for p in &mut self.players {
+            p.waiting_video = p.wait_video;
+        }
         self.wake_all(wake);
     }
 
@@ -139,8 +147,11 @@ impl Stream {
         &mut self,
         id: u64,
         outbox: SharedOutbox,
+        wait_video: bool,
         wake: &mut dyn FnMut(usize),
     ) {
+        // A GOP starts with a keyframe, so a player that gets one has its first video.
+        let got_video = self.publisher.is_some() && !self.gop.is_empty();
         {
             let mut o = outbox.borrow_mut();
             if self.publisher.is_some() {
@@ -160,7 +171,12 @@ impl Stream {
                 o.skip_to_keyframe();
             }
         }
-        self.players.push(Player { id, outbox });
+        self.players.push(Player {
+            id,
+            outbox,
+            wait_video,
+            waiting_video: wait_video && !got_video,
+        });
         if let Some(p) = self.players.last() {
             wake_one(&p.outbox, wake);
         }
@@ -193,7 +209,7 @@ impl Stream {
                 }
                 let key = video_is_keyframe(&payload);
                 self.remember(&msg, key);
-                self.broadcast_media(&msg, key, wake);
+                self.broadcast_media(&msg, true, key, wake);
             }
             FrameKind::Audio => {
                 let msg =
@@ -205,7 +221,7 @@ impl Stream {
                 }
                 self.remember(&msg, false);
                 let boundary = !self.has_video;
-                self.broadcast_media(&msg, boundary, wake);
+                self.broadcast_media(&msg, false, boundary, wake);
             }
             FrameKind::Data => {
                 if let Some(meta) = strip_set_data_frame(&payload) {
@@ -252,9 +268,21 @@ impl Stream {
         self.wake_all(wake);
     }
 
-    fn broadcast_media(&mut self, msg: &Bytes, boundary: bool, wake: &mut dyn FnMut(usize)) {
-        for p in &self.players {
-            p.outbox.borrow_mut().push_media(msg, boundary);
+    fn broadcast_media(
+        &mut self,
+        msg: &Bytes,
+        video: bool,
+        boundary: bool,
+        wake: &mut dyn FnMut(usize),
+    ) {
+        for p in &mut self.players {
+            if !video && p.waiting_video {
+                continue;
+            }
+            let queued = p.outbox.borrow_mut().push_media(msg, boundary);
+            if video && queued {
+                p.waiting_video = false;
+            }
         }
         self.wake_all(wake);
     }

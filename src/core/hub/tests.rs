@@ -63,7 +63,10 @@ fn frames_reach_every_player_byte_for_byte() {
     let k = key("a");
     hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
     let players: Vec<_> = (0..3).map(|i| player(10 + i)).collect();
-    let opts = PlayOptions { idle_streams: true };
+    let opts = PlayOptions {
+        idle_streams: true,
+        wait_video: false,
+    };
     for (i, p) in players.iter().enumerate() {
         hub.play(&k, 10 + i as u64, p.clone(), 4096, opts, &mut no_wake)
             .unwrap();
@@ -130,7 +133,10 @@ fn a_late_joiner_starts_with_metadata_headers_and_the_last_keyframe() {
         7,
         p.clone(),
         4096,
-        PlayOptions { idle_streams: true },
+        PlayOptions {
+            idle_streams: true,
+            wait_video: false,
+        },
         &mut no_wake,
     )
     .unwrap();
@@ -170,7 +176,10 @@ fn unpublish_notifies_players_and_a_new_publisher_resumes_them() {
         3,
         p.clone(),
         4096,
-        PlayOptions { idle_streams: true },
+        PlayOptions {
+            idle_streams: true,
+            wait_video: false,
+        },
         &mut no_wake,
     )
     .unwrap();
@@ -212,6 +221,7 @@ fn playing_a_missing_stream_without_idle_streams_is_refused() {
         4096,
         PlayOptions {
             idle_streams: false,
+            wait_video: false,
         },
         &mut no_wake,
     );
@@ -229,7 +239,10 @@ fn empty_streams_are_forgotten() {
         2,
         player(2),
         4096,
-        PlayOptions { idle_streams: true },
+        PlayOptions {
+            idle_streams: true,
+            wait_video: false,
+        },
         &mut no_wake,
     )
     .unwrap();
@@ -247,4 +260,42 @@ fn stream_names_that_could_leave_a_directory_are_refused() {
     for good in ["cam1", "key-123_abc", "名前", &"x".repeat(1024)] {
         assert!(stream_name_problem(good).is_none(), "{good:?}");
     }
+}
+
+#[test]
+fn wait_video_holds_audio_until_the_first_video_frame() {
+    let mut hub = Hub::new();
+    let k = key("wv");
+    hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
+    let waiting = player(2);
+    let plain = player(3);
+    let wait = PlayOptions {
+        idle_streams: true,
+        wait_video: true,
+    };
+    let no_wait = PlayOptions {
+        idle_streams: true,
+        wait_video: false,
+    };
+    hub.play(&k, 2, waiting.clone(), 4096, wait, &mut no_wake)
+        .unwrap();
+    hub.play(&k, 3, plain.clone(), 4096, no_wait, &mut no_wake)
+        .unwrap();
+    hub.frame(
+        &k,
+        FrameKind::Audio,
+        0,
+        Bytes::from_static(AAC_SEQ),
+        &mut no_wake,
+    );
+    hub.frame(&k, FrameKind::Audio, 10, aac(1), &mut no_wake);
+    hub.frame(&k, FrameKind::Video, 20, key_frame(2), &mut no_wake);
+    hub.frame(&k, FrameKind::Audio, 30, aac(3), &mut no_wake);
+    let kinds = |o: &SharedOutbox| -> Vec<(u8, u32)> {
+        drain(o).iter().map(|m| (m.type_id, m.timestamp)).collect()
+    };
+    let (a, v) = (msg_type::AUDIO, msg_type::VIDEO);
+    // The audio sequence header always goes; audio frames wait for the first video frame.
+    assert_eq!(kinds(&waiting), vec![(a, 0), (v, 20), (a, 30)]);
+    assert_eq!(kinds(&plain), vec![(a, 0), (a, 10), (v, 20), (a, 30)]);
 }

@@ -237,7 +237,10 @@ impl Model {
                 self.next_id += 1;
                 let id = self.next_id;
                 let outbox = Outbox::shared(id as usize, self.limits);
-                let opts = PlayOptions { idle_streams: flag };
+                let opts = PlayOptions {
+                    idle_streams: flag,
+                    wait_video: false,
+                };
                 let live = self.publisher[k].is_some();
                 let r = self
                     .hub
