@@ -98,11 +98,8 @@ pub fn open_listeners(cf: *mut ngx_conf_t, cmcf: &mut CoreMainConf) -> bool {
             if let Some(v6only) = l.opts.ipv6only {
                 ls.set_ipv6only(v6only as u32);
             }
-            if l.opts.reuseport {
-                // One socket with SO_REUSEPORT, not one per worker: worker 0 serves RTMP
-                // (see ngx_rtmp_init_process), so per-worker clones would strand connections.
-                ls.set_reuseport(1);
-            }
+            // `reuseport` (the listen option) is accepted; every RTMP socket becomes a reuseport
+            // socket of worker 0 in ngx_rtmp_init_conf.
         }
     }
     true

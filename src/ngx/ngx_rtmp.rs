@@ -27,67 +27,47 @@ static mut NGX_RTMP_COMMANDS: [ngx_command_t; 2] = [
 static mut NGX_RTMP_MODULE_CTX: ngx_core_module_t = ngx_core_module_t {
     name: ngx::ngx_string!("rtmp"),
     create_conf: None,
-    init_conf: None,
+    init_conf: Some(ngx_rtmp_init_conf),
 };
+
+/// Streams live in one worker's hub, so until streams are shared between workers every RTMP
+/// connection goes to worker 0. nginx has exactly that for a reuseport socket of worker 0 that
+/// it has not cloned: only worker 0 polls it, added directly, with or without accept_mutex.
+/// The events module clones reuseport sockets for every worker in its init_conf, which runs
+/// before this one; marking ours reuseport only now keeps them single. http keeps every worker.
+unsafe extern "C" fn ngx_rtmp_init_conf(
+    cycle: *mut nginx_sys::ngx_cycle_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    super::ffi::catch("ngx_rtmp_init_conf", NGX_CONF_ERROR, || {
+        if conf.is_null() {
+            return NGX_CONF_OK;
+        }
+        // SAFETY: conf is this cycle's rtmp{} context; cycle->listening holds the cycle's
+        // listening sockets, none opened yet.
+        unsafe {
+            let servers = &core_main_conf(conf as *const RtmpConfCtx).servers;
+            for l in (*cycle)
+                .listening
+                .as_slice_mut::<nginx_sys::ngx_listening_t>()
+            {
+                if servers.contains(&(l.servers as *mut RtmpConfCtx)) {
+                    l.set_reuseport(1);
+                    l.worker = 0;
+                }
+            }
+        }
+        NGX_CONF_OK
+    })
+}
 
 #[no_mangle]
 pub static mut ngx_rtmp_module: ngx_module_t = ngx_module_t {
     ctx: addr_of_mut!(NGX_RTMP_MODULE_CTX) as *mut c_void,
     commands: addr_of_mut!(NGX_RTMP_COMMANDS) as *mut ngx_command_t,
     type_: NGX_CORE_MODULE as ngx_uint_t,
-    init_process: Some(ngx_rtmp_init_process),
     ..ngx_module_t::default()
 };
-
-/// Streams live in one worker's hub, so until streams are shared between workers, every RTMP
-/// connection goes to worker 0: the other workers take their RTMP listeners out of their
-/// event loop (http keeps every worker). A player then always finds its publisher.
-unsafe extern "C" fn ngx_rtmp_init_process(
-    cycle: *mut nginx_sys::ngx_cycle_t,
-) -> nginx_sys::ngx_int_t {
-    super::ffi::catch(
-        "ngx_rtmp_init_process",
-        nginx_sys::NGX_ERROR as nginx_sys::ngx_int_t,
-        || {
-            // SAFETY: called once in each worker after the event module added the listening events;
-            // cycle->listening holds nelts ngx_listening_t.
-            unsafe {
-                if nginx_sys::ngx_worker == 0 {
-                    return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
-                }
-                let ctx = *(*cycle)
-                    .conf_ctx
-                    .add((*addr_of_mut!(ngx_rtmp_module)).index)
-                    as *const RtmpConfCtx;
-                if ctx.is_null() {
-                    return nginx_sys::NGX_OK as nginx_sys::ngx_int_t;
-                }
-                let servers = &core_main_conf(ctx).servers;
-                let ls = (*cycle).listening.as_slice::<nginx_sys::ngx_listening_t>();
-                for l in ls {
-                    // Ours are the listening sockets whose `servers` is one of our server contexts.
-                    if !servers.contains(&(l.servers as *mut RtmpConfCtx)) || l.connection.is_null()
-                    {
-                        continue;
-                    }
-                    let rev = (*l.connection).read;
-                    if (*rev).active() != 0 {
-                        if let Some(del) = nginx_sys::ngx_event_actions.del {
-                            // NGX_READ_EVENT as nginx defines it for epoll builds (a macro bindgen
-                            // cannot see).
-                            del(
-                                rev,
-                                (libc::EPOLLIN | libc::EPOLLRDHUP) as nginx_sys::ngx_int_t,
-                                0,
-                            );
-                        }
-                    }
-                }
-            }
-            nginx_sys::NGX_OK as nginx_sys::ngx_int_t
-        },
-    )
-}
 
 /// The RTMP-type modules of a cycle, in load order.
 pub fn rtmp_modules(cycle: *mut nginx_sys::ngx_cycle_t) -> Vec<*mut ngx_module_t> {
