@@ -9,3 +9,4 @@ pub mod config;
 pub mod hub;
 pub mod media;
 pub mod protocol;
+pub mod stat;

@@ -1,0 +1,8 @@
+//! The stat snapshot: what each worker reports, merged into one view of the whole server, and
+//! rendered as nginx-rtmp-module's `/stat` XML and as JSON.
+
+pub mod snapshot;
+
+pub use snapshot::{
+    AppSnap, AudioMeta, ClientSnap, MetaSnap, ServerSnap, StreamSnap, VideoMeta, WorkerSnapshot,
+};
