@@ -6,7 +6,7 @@ use super::conf::RtmpConfCtx;
 use super::ffi::log;
 use super::ngx_rtmp_core_module::{core_srv_conf, CoreSrvConf};
 use super::ngx_rtmp_log_module as access_log;
-use super::worker::{next_session_id, with_hub, with_scratch};
+use super::worker::{self, next_session_id, with_hub, with_scratch};
 use bytes::Bytes;
 use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::hub::{FrameKind, Outbox, OutboxLimits, SharedOutbox, StreamKey};
@@ -141,6 +141,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
         });
         let conn = Box::into_raw(conn);
         (*conn).outbox.borrow_mut().token = conn as usize;
+        worker::register(conn, id);
         (*c).data = conn as *mut std::ffi::c_void;
         let ping = addr_of_mut!((*conn).ping);
         (*ping).handler = Some(ping_handler);
@@ -577,6 +578,8 @@ pub unsafe fn close_connection(c: *mut ngx_connection_t) {
         }
         (*c).data = std::ptr::null_mut();
         let mut conn = Box::from_raw(conn);
+        let bytes_out = conn.outbox.borrow().bytes_out;
+        worker::unregister(conn.id, conn.session.bytes_in(), bytes_out);
         app::leave(&mut conn);
         access_log::write(&conn);
         if conn.ping.timer_set() != 0 {

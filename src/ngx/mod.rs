@@ -20,5 +20,7 @@ mod ngx_rtmp_notify_module;
 mod ngx_rtmp_record_module;
 mod ngx_rtmp_relay_module;
 mod ngx_rtmp_stat_module;
+mod shm;
+mod stat;
 mod values;
 mod worker;

@@ -30,6 +30,17 @@ static mut NGX_RTMP_MODULE_CTX: ngx_core_module_t = ngx_core_module_t {
     init_conf: Some(ngx_rtmp_init_conf),
 };
 
+unsafe extern "C" fn ngx_rtmp_init_process(cycle: *mut nginx_sys::ngx_cycle_t) -> nginx_sys::ngx_int_t {
+    super::ffi::catch("ngx_rtmp_init_process", nginx_sys::NGX_OK as nginx_sys::ngx_int_t, || {
+        super::stat::start(cycle);
+        nginx_sys::NGX_OK as nginx_sys::ngx_int_t
+    })
+}
+
+unsafe extern "C" fn ngx_rtmp_exit_process(_cycle: *mut nginx_sys::ngx_cycle_t) {
+    super::ffi::catch("ngx_rtmp_exit_process", (), super::stat::stop);
+}
+
 /// Streams live in one worker's hub, so until streams are shared between workers every RTMP
 /// connection goes to worker 0. nginx has exactly that for a reuseport socket of worker 0 that
 /// it has not cloned: only worker 0 polls it, added directly, with or without accept_mutex.
@@ -66,6 +77,8 @@ pub static mut ngx_rtmp_module: ngx_module_t = ngx_module_t {
     ctx: addr_of_mut!(NGX_RTMP_MODULE_CTX) as *mut c_void,
     commands: addr_of_mut!(NGX_RTMP_COMMANDS) as *mut ngx_command_t,
     type_: NGX_CORE_MODULE as ngx_uint_t,
+    init_process: Some(ngx_rtmp_init_process),
+    exit_process: Some(ngx_rtmp_exit_process),
     ..ngx_module_t::default()
 };
 
@@ -242,6 +255,20 @@ unsafe extern "C" fn ngx_rtmp_block(
         if !listen::open_listeners(cf, cmcf) {
             return NGX_CONF_ERROR;
         }
+        // SAFETY: the core module's conf exists from the start of the configuration; an unset
+        // worker_processes (-1) counts as one.
+        let workers = unsafe {
+            let cycle = (*cf).cycle;
+            let ccf = *(*cycle).conf_ctx.add((*addr_of_mut!(nginx_sys::ngx_core_module)).index)
+                as *const nginx_sys::ngx_core_conf_t;
+            if ccf.is_null() { 1 } else { (*ccf).worker_processes.max(1) as usize }
+        };
+        let tag = addr_of_mut!(ngx_rtmp_module) as *mut c_void;
+        let zone = super::shm::add_zone(cf, workers, tag);
+        if zone.is_null() {
+            return NGX_CONF_ERROR;
+        }
+        cmcf.stat_zone = zone as usize;
         NGX_CONF_OK
     })
 }

@@ -23,6 +23,8 @@ pub struct CoreMainConf {
     pub listens: Vec<ListenSpec>,
     /// (parent application, recorder) contexts, merged after the applications.
     pub nested: Vec<(*mut RtmpConfCtx, *mut RtmpConfCtx)>,
+    /// The shared memory zone of `/stat` (an `ngx_shm_zone_t`).
+    pub stat_zone: usize,
 }
 impl Conf for CoreMainConf {}
 

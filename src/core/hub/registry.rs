@@ -31,6 +31,7 @@ impl fmt::Display for HubError {
 #[derive(Default)]
 pub struct Hub {
     streams: HashMap<StreamKey, Stream>,
+    now_ms: u64,
 }
 
 /// Bytes of chunked media a stream keeps for late joiners before it gives up its GOP cache.
@@ -41,6 +42,17 @@ impl Hub {
         Hub::default()
     }
 
+    /// Time is an input: the shell tells the hub the time before it acts (milliseconds on
+    /// any monotonic clock); new streams remember it for the stat page.
+    pub fn set_now(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    /// Every stream with what the stat page shows of it.
+    pub fn streams(&self) -> impl Iterator<Item = (&StreamKey, StreamInfo)> + '_ {
+        self.streams.iter().map(|(k, s)| (k, s.info()))
+    }
+
     pub fn publish(
         &mut self,
         key: &StreamKey,
@@ -49,10 +61,11 @@ impl Hub {
         publish_notify: bool,
         wake: &mut dyn FnMut(usize),
     ) -> Result<(), HubError> {
+        let now = self.now_ms;
         let stream = self
             .streams
             .entry(key.clone())
-            .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT));
+            .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT, now));
         if stream.publisher.is_some() {
             return Err(HubError::AlreadyPublishing);
         }
@@ -84,10 +97,11 @@ impl Hub {
         if !live && !opts.idle_streams {
             return Err(HubError::NotFound);
         }
+        let now = self.now_ms;
         let stream = self
             .streams
             .entry(key.clone())
-            .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT));
+            .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT, now));
         stream.add_player(id, outbox, opts.wait_video, wake);
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! One live stream: its publisher, what a late joiner needs first (metadata, sequence headers,
 //! the current GOP) and its players.
+use super::facts::StreamFacts;
 use super::outbox::SharedOutbox;
 use super::status::{status_message, user_control, MSID, STREAM_BEGIN, STREAM_EOF};
 use crate::media::flv::{audio_is_config, video_is_keyframe, video_is_sequence_header};
@@ -30,6 +31,9 @@ pub struct StreamInfo {
     pub players: usize,
     pub bytes_in: u64,
     pub frames_in: u64,
+    /// The hub's clock (see `Hub::set_now`) when the stream was created.
+    pub since_ms: u64,
+    pub facts: StreamFacts,
 }
 
 struct Player {
@@ -54,10 +58,12 @@ pub(super) struct Stream {
     players: Vec<Player>,
     bytes_in: u64,
     frames_in: u64,
+    since_ms: u64,
+    facts: StreamFacts,
 }
 
 impl Stream {
-    pub(super) fn new(chunk_size: u32, gop_limit: usize) -> Self {
+    pub(super) fn new(chunk_size: u32, gop_limit: usize, since_ms: u64) -> Self {
         Stream {
             publisher: None,
             chunk_size,
@@ -71,6 +77,8 @@ impl Stream {
             players: Vec::new(),
             bytes_in: 0,
             frames_in: 0,
+            since_ms,
+            facts: StreamFacts::default(),
         }
     }
 
@@ -84,6 +92,8 @@ impl Stream {
             players: self.players.len(),
             bytes_in: self.bytes_in,
             frames_in: self.frames_in,
+            since_ms: self.since_ms,
+            facts: self.facts.clone(),
         }
     }
 
@@ -139,6 +149,7 @@ impl Stream {
         self.gop.clear();
         self.gop_bytes = 0;
         self.has_video = false;
+        self.facts = StreamFacts::default();
     }
 
     /// Adds a player; while the stream is live it first gets metadata, sequence headers and
@@ -196,6 +207,9 @@ impl Stream {
     ) {
         self.bytes_in += payload.len() as u64;
         self.frames_in += 1;
+        if kind != FrameKind::Data {
+            self.facts.observe(kind, timestamp, &payload);
+        }
         let cs = self.chunk_size;
         match kind {
             FrameKind::Video => {
@@ -225,6 +239,7 @@ impl Stream {
             }
             FrameKind::Data => {
                 if let Some(meta) = strip_set_data_frame(&payload) {
+                    self.facts.observe(kind, timestamp, &meta);
                     let msg =
                         encode_message(CSID_DATA, timestamp, msg_type::DATA_AMF0, MSID, &meta, cs);
                     self.metadata = Some(msg.clone());
