@@ -2,6 +2,7 @@
 //! rendered as nginx-rtmp-module's `/stat` XML and as JSON.
 
 pub mod snapshot;
+pub mod wire;
 
 pub use snapshot::{
     AppSnap, AudioMeta, ClientSnap, MetaSnap, ServerSnap, StreamSnap, VideoMeta, WorkerSnapshot,
