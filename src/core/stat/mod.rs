@@ -3,6 +3,7 @@
 
 pub mod rate;
 pub mod snapshot;
+pub mod wire;
 
 pub use snapshot::{
     AppSnap, AudioMeta, ClientSnap, MetaSnap, ServerSnap, StreamSnap, VideoMeta, WorkerSnapshot,
