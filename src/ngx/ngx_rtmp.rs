@@ -30,11 +30,17 @@ static mut NGX_RTMP_MODULE_CTX: ngx_core_module_t = ngx_core_module_t {
     init_conf: Some(ngx_rtmp_init_conf),
 };
 
-unsafe extern "C" fn ngx_rtmp_init_process(cycle: *mut nginx_sys::ngx_cycle_t) -> nginx_sys::ngx_int_t {
-    super::ffi::catch("ngx_rtmp_init_process", nginx_sys::NGX_OK as nginx_sys::ngx_int_t, || {
-        super::stat::start(cycle);
-        nginx_sys::NGX_OK as nginx_sys::ngx_int_t
-    })
+unsafe extern "C" fn ngx_rtmp_init_process(
+    cycle: *mut nginx_sys::ngx_cycle_t,
+) -> nginx_sys::ngx_int_t {
+    super::ffi::catch(
+        "ngx_rtmp_init_process",
+        nginx_sys::NGX_OK as nginx_sys::ngx_int_t,
+        || {
+            super::stat::start(cycle);
+            nginx_sys::NGX_OK as nginx_sys::ngx_int_t
+        },
+    )
 }
 
 unsafe extern "C" fn ngx_rtmp_exit_process(_cycle: *mut nginx_sys::ngx_cycle_t) {
@@ -259,9 +265,15 @@ unsafe extern "C" fn ngx_rtmp_block(
         // worker_processes (-1) counts as one.
         let workers = unsafe {
             let cycle = (*cf).cycle;
-            let ccf = *(*cycle).conf_ctx.add((*addr_of_mut!(nginx_sys::ngx_core_module)).index)
+            let ccf = *(*cycle)
+                .conf_ctx
+                .add((*addr_of_mut!(nginx_sys::ngx_core_module)).index)
                 as *const nginx_sys::ngx_core_conf_t;
-            if ccf.is_null() { 1 } else { (*ccf).worker_processes.max(1) as usize }
+            if ccf.is_null() {
+                1
+            } else {
+                (*ccf).worker_processes.max(1) as usize
+            }
         };
         let tag = addr_of_mut!(ngx_rtmp_module) as *mut c_void;
         let zone = super::shm::add_zone(cf, workers, tag);
@@ -269,6 +281,8 @@ unsafe extern "C" fn ngx_rtmp_block(
             return NGX_CONF_ERROR;
         }
         cmcf.stat_zone = zone as usize;
+        // SAFETY: nginx keeps ngx_cached_time current.
+        cmcf.started_secs = unsafe { (*nginx_sys::ngx_cached_time).sec as u64 };
         NGX_CONF_OK
     })
 }

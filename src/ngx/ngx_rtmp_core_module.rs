@@ -25,6 +25,8 @@ pub struct CoreMainConf {
     pub nested: Vec<(*mut RtmpConfCtx, *mut RtmpConfCtx)>,
     /// The shared memory zone of `/stat` (an `ngx_shm_zone_t`).
     pub stat_zone: usize,
+    /// When this configuration was read (seconds since the epoch), for `uptime`.
+    pub started_secs: u64,
 }
 impl Conf for CoreMainConf {}
 

@@ -1,10 +1,18 @@
-//! http side: `rtmp_stat` and `rtmp_stat_stylesheet`, and `rtmp_control`. Parsed and checked
-//! with the C module's syntax; the pages themselves come with the monitoring release.
+//! http side: `rtmp_stat` (the `/stat` page, XML or JSON, merged across every worker through
+//! the stat zone), `rtmp_stat_stylesheet`, and `rtmp_control` (parsed and checked with the C
+//! module's syntax; the control API comes later).
 use super::deferred;
-use super::ffi::{conf_args, conf_emerg, NGX_CONF_ERROR, NGX_CONF_OK};
+use super::ffi::{conf_args, conf_emerg, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
+use super::stat::{zone, STALE_MS};
+use ngx::http::{HttpModuleLocationConf, NgxHttpCoreModule};
+use ngx_rtmp_core::stat::json::render_json;
+use ngx_rtmp_core::stat::merge::merge;
+use ngx_rtmp_core::stat::xml::{render_xml, XmlInfo};
+use ngx_rtmp_core::stat::wire;
 use nginx_sys::{
-    ngx_command_t, ngx_conf_t, ngx_http_module_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE,
-    NGX_CONF_TAKE1, NGX_HTTP_LOC_CONF, NGX_HTTP_MAIN_CONF, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
+    ngx_command_t, ngx_conf_t, ngx_http_module_t, ngx_http_request_t, ngx_int_t, ngx_module_t,
+    ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_TAKE1, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
+    NGX_HTTP_MAIN_CONF, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
 };
 use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of_mut, null_mut};
@@ -12,39 +20,83 @@ use std::ptr::{addr_of_mut, null_mut};
 const HTTP_ANY: ngx_uint_t =
     (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
 
-/// Checks a bitmask-style argument list against the words the C module accepts.
-fn check_words(cf: *mut ngx_conf_t, allowed: &[&str]) -> *mut c_char {
+#[derive(Default)]
+struct StatLocConf {
+    /// `rtmp_stat` words: all, global, live, clients (None: not set here).
+    mask: Option<Vec<String>>,
+    stylesheet: Option<String>,
+}
+
+unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
+    super::ffi::catch("rtmp_stat create_loc_conf", null_mut(), || {
+        // SAFETY: cf->pool is the configuration's pool.
+        let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cf).pool) };
+        pool.allocate(StatLocConf::default()) as *mut c_void
+    })
+}
+
+unsafe extern "C" fn merge_loc_conf(
+    _cf: *mut ngx_conf_t,
+    parent: *mut c_void,
+    child: *mut c_void,
+) -> *mut c_char {
+    super::ffi::catch("rtmp_stat merge_loc_conf", NGX_CONF_ERROR, || {
+        // SAFETY: both were made by create_loc_conf.
+        let (p, c) = unsafe { (&*(parent as *const StatLocConf), &mut *(child as *mut StatLocConf)) };
+        if c.stylesheet.is_none() {
+            c.stylesheet = p.stylesheet.clone();
+        }
+        NGX_CONF_OK
+    })
+}
+
+/// Checks the words of `rtmp_stat` / `rtmp_control` against the C module's.
+fn check_words(cf: *mut ngx_conf_t, allowed: &[&str]) -> Result<Vec<String>, ()> {
     let args = conf_args(cf);
     for w in &args[1..] {
         if !allowed.contains(&w.as_str()) {
-            conf_emerg(
-                cf,
-                &format!("invalid value \"{w}\" in \"{}\" directive", args[0]),
-            );
-            return NGX_CONF_ERROR;
+            conf_emerg(cf, &format!("invalid value \"{w}\" in \"{}\" directive", args[0]));
+            return Err(());
         }
     }
-    deferred::note(&args[0]);
-    NGX_CONF_OK
+    Ok(args[1..].to_vec())
 }
 
 unsafe extern "C" fn set_stat(
     cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
-    _conf: *mut c_void,
+    conf: *mut c_void,
 ) -> *mut c_char {
-    super::ffi::catch("set_stat", super::ffi::NGX_CONF_ERROR, || {
-        check_words(cf, &["all", "global", "live", "clients", "play"])
+    super::ffi::catch("rtmp_stat", NGX_CONF_ERROR, || {
+        let Ok(words) = check_words(cf, &["all", "global", "live", "clients", "play"]) else {
+            return NGX_CONF_ERROR;
+        };
+        // SAFETY: conf is this module's loc conf; the core loc conf exists in an http location.
+        unsafe {
+            (*(conf as *mut StatLocConf)).mask = Some(words);
+            match NgxHttpCoreModule::location_conf_mut(&*cf) {
+                Some(clcf) => clcf.handler = Some(ngx_rtmp_stat_handler),
+                None => return NGX_CONF_ERROR,
+            }
+        }
+        NGX_CONF_OK
     })
 }
 
 unsafe extern "C" fn set_stylesheet(
-    _cf: *mut ngx_conf_t,
+    cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
-    _conf: *mut c_void,
+    conf: *mut c_void,
 ) -> *mut c_char {
-    super::ffi::catch("set_stylesheet", super::ffi::NGX_CONF_ERROR, || {
-        deferred::note("rtmp_stat_stylesheet");
+    super::ffi::catch("rtmp_stat_stylesheet", NGX_CONF_ERROR, || {
+        let args = conf_args(cf);
+        // SAFETY: conf is this module's loc conf.
+        let c = unsafe { &mut *(conf as *mut StatLocConf) };
+        if c.stylesheet.is_some() {
+            conf_emerg(cf, "\"rtmp_stat_stylesheet\" directive is duplicate");
+            return NGX_CONF_ERROR;
+        }
+        c.stylesheet = args.get(1).cloned();
         NGX_CONF_OK
     })
 }
@@ -54,9 +106,95 @@ unsafe extern "C" fn set_control(
     _cmd: *mut ngx_command_t,
     _conf: *mut c_void,
 ) -> *mut c_char {
-    super::ffi::catch("set_control", super::ffi::NGX_CONF_ERROR, || {
-        check_words(cf, &["all", "record", "drop", "redirect"])
+    super::ffi::catch("rtmp_control", NGX_CONF_ERROR, || {
+        if check_words(cf, &["all", "record", "drop", "redirect"]).is_err() {
+            return NGX_CONF_ERROR;
+        }
+        deferred::note("rtmp_control");
+        NGX_CONF_OK
     })
+}
+
+/// Whether the client asked for JSON: `?format=json` or an Accept header naming JSON.
+fn wants_json(r: *mut ngx_http_request_t) -> bool {
+    // SAFETY: r is the request being handled.
+    let args = unsafe { ngx_str(&(*r).args) };
+    if args.split('&').any(|kv| kv == "format=json") {
+        return true;
+    }
+    // SAFETY: as above; the iterator walks nginx's list of request headers.
+    let req = unsafe { ngx::http::Request::from_ngx_http_request(r) };
+    req.headers_in_iterator().any(|(k, v)| {
+        k.as_bytes().eq_ignore_ascii_case(b"accept")
+            && String::from_utf8_lossy(v.as_bytes()).contains("application/json")
+    })
+}
+
+unsafe extern "C" fn ngx_rtmp_stat_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    let err = nginx_sys::NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+    super::ffi::catch("rtmp_stat handler", err, || {
+        // SAFETY: nginx calls a content handler with a live request.
+        unsafe { stat_response(r) }
+    })
+}
+
+unsafe fn stat_response(r: *mut ngx_http_request_t) -> ngx_int_t {
+    // SAFETY: r is the live request (see ngx_rtmp_stat_handler).
+    unsafe {
+        if (*r).method & (nginx_sys::NGX_HTTP_GET | nginx_sys::NGX_HTTP_HEAD) as ngx_uint_t == 0 {
+            return nginx_sys::NGX_HTTP_NOT_ALLOWED as ngx_int_t;
+        }
+        let rc = nginx_sys::ngx_http_discard_request_body(r);
+        if rc != nginx_sys::NGX_OK as ngx_int_t {
+            return rc;
+        }
+        let index = (*addr_of_mut!(ngx_rtmp_stat_module)).ctx_index;
+        let lcf = &*(*(*r).loc_conf.add(index) as *const StatLocConf);
+        let now = nginx_sys::ngx_current_msec as u64;
+        let parts: Vec<_> = zone()
+            .map(|z| z.read_all(now, STALE_MS))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|b| wire::decode(b).ok())
+            .collect();
+        let snapshot = merge(&parts);
+        let info = XmlInfo {
+            nginx_version: ngx_str_c(nginx_sys::NGINX_VERSION),
+            pid: nginx_sys::ngx_pid as u32,
+            uptime_secs: super::stat::uptime_secs(),
+            stylesheet: lcf.stylesheet.clone(),
+            compiler: ngx_str_c(nginx_sys::NGX_COMPILER).trim().to_string(),
+            built: String::new(),
+        };
+        let (body, ctype) = if wants_json(r) {
+            (render_json(&snapshot, &info), "application/json")
+        } else {
+            (render_xml(&snapshot, &info), "text/xml")
+        };
+        let h = &mut (*r).headers_out;
+        h.status = nginx_sys::NGX_HTTP_OK as ngx_uint_t;
+        h.content_type_len = ctype.len();
+        h.content_type = nginx_sys::ngx_str_t { len: ctype.len(), data: ctype.as_ptr() as *mut u8 };
+        h.content_length_n = body.len() as i64;
+        let rc = nginx_sys::ngx_http_send_header(r);
+        if rc == nginx_sys::NGX_ERROR as ngx_int_t || rc > nginx_sys::NGX_OK as ngx_int_t || (*r).header_only() != 0 {
+            return rc;
+        }
+        let b = nginx_sys::ngx_create_temp_buf((*r).pool, body.len().max(1));
+        if b.is_null() {
+            return nginx_sys::NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+        }
+        std::ptr::copy_nonoverlapping(body.as_ptr(), (*b).pos, body.len());
+        (*b).last = (*b).pos.add(body.len());
+        (*b).set_last_buf(1);
+        (*b).set_last_in_chain(1);
+        let mut out = nginx_sys::ngx_chain_t { buf: b, next: null_mut() };
+        nginx_sys::ngx_http_output_filter(r, &mut out)
+    }
+}
+
+fn ngx_str_c(s: &std::ffi::CStr) -> String {
+    s.to_string_lossy().into_owned()
 }
 
 static mut NGX_RTMP_STAT_COMMANDS: [ngx_command_t; 3] = [
@@ -64,7 +202,7 @@ static mut NGX_RTMP_STAT_COMMANDS: [ngx_command_t; 3] = [
         name: ngx::ngx_string!("rtmp_stat"),
         type_: HTTP_ANY | NGX_CONF_1MORE as ngx_uint_t,
         set: Some(set_stat),
-        conf: 0,
+        conf: NGX_HTTP_LOC_CONF_OFFSET as ngx_uint_t,
         offset: 0,
         post: null_mut(),
     },
@@ -72,7 +210,7 @@ static mut NGX_RTMP_STAT_COMMANDS: [ngx_command_t; 3] = [
         name: ngx::ngx_string!("rtmp_stat_stylesheet"),
         type_: HTTP_ANY | NGX_CONF_TAKE1 as ngx_uint_t,
         set: Some(set_stylesheet),
-        conf: 0,
+        conf: NGX_HTTP_LOC_CONF_OFFSET as ngx_uint_t,
         offset: 0,
         post: null_mut(),
     },
@@ -91,7 +229,18 @@ static mut NGX_RTMP_CONTROL_COMMANDS: [ngx_command_t; 2] = [
     ngx_command_t::empty(),
 ];
 
-static NGX_RTMP_HTTP_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
+static NGX_RTMP_STAT_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
+    preconfiguration: None,
+    postconfiguration: None,
+    create_main_conf: None,
+    init_main_conf: None,
+    create_srv_conf: None,
+    merge_srv_conf: None,
+    create_loc_conf: Some(create_loc_conf),
+    merge_loc_conf: Some(merge_loc_conf),
+};
+
+static NGX_RTMP_CONTROL_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     preconfiguration: None,
     postconfiguration: None,
     create_main_conf: None,
@@ -104,7 +253,7 @@ static NGX_RTMP_HTTP_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
 
 #[no_mangle]
 pub static mut ngx_rtmp_stat_module: ngx_module_t = ngx_module_t {
-    ctx: &NGX_RTMP_HTTP_MODULE_CTX as *const ngx_http_module_t as *mut c_void,
+    ctx: &NGX_RTMP_STAT_MODULE_CTX as *const ngx_http_module_t as *mut c_void,
     commands: addr_of_mut!(NGX_RTMP_STAT_COMMANDS) as *mut ngx_command_t,
     type_: NGX_HTTP_MODULE as ngx_uint_t,
     ..ngx_module_t::default()
@@ -112,7 +261,7 @@ pub static mut ngx_rtmp_stat_module: ngx_module_t = ngx_module_t {
 
 #[no_mangle]
 pub static mut ngx_rtmp_control_module: ngx_module_t = ngx_module_t {
-    ctx: &NGX_RTMP_HTTP_MODULE_CTX as *const ngx_http_module_t as *mut c_void,
+    ctx: &NGX_RTMP_CONTROL_MODULE_CTX as *const ngx_http_module_t as *mut c_void,
     commands: addr_of_mut!(NGX_RTMP_CONTROL_COMMANDS) as *mut ngx_command_t,
     type_: NGX_HTTP_MODULE as ngx_uint_t,
     ..ngx_module_t::default()

@@ -99,7 +99,11 @@ impl StatZone {
             if HEADER + nslots * (SLOT_HEAD + slot_size) > (*zone).shm.size {
                 return None;
             }
-            Some(StatZone { base, nslots, slot_size })
+            Some(StatZone {
+                base,
+                nslots,
+                slot_size,
+            })
         }
     }
 
@@ -111,7 +115,10 @@ impl StatZone {
 
     fn data(&self, i: usize) -> *mut u8 {
         // SAFETY: as in head().
-        unsafe { self.base.add(HEADER + i * (SLOT_HEAD + self.slot_size) + SLOT_HEAD) }
+        unsafe {
+            self.base
+                .add(HEADER + i * (SLOT_HEAD + self.slot_size) + SLOT_HEAD)
+        }
     }
 
     /// Writes this worker's snapshot; false if it does not fit or no slot is free.
@@ -135,7 +142,9 @@ impl StatZone {
     }
 
     fn claim(&self, pid: u32, now_ms: u64, stale_ms: u64) -> Option<usize> {
-        if let Some(i) = (0..self.nslots).find(|&i| self.head(i).owner.load(Ordering::Acquire) == pid) {
+        if let Some(i) =
+            (0..self.nslots).find(|&i| self.head(i).owner.load(Ordering::Acquire) == pid)
+        {
             return Some(i);
         }
         (0..self.nslots).find(|&i| {
@@ -143,7 +152,9 @@ impl StatZone {
             let owner = h.owner.load(Ordering::Acquire);
             let stale = now_ms.saturating_sub(h.updated_ms.load(Ordering::Relaxed)) > stale_ms;
             (owner == 0 || stale)
-                && h.owner.compare_exchange(owner, pid, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+                && h.owner
+                    .compare_exchange(owner, pid, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
         })
     }
 

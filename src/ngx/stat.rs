@@ -9,10 +9,12 @@ use super::ngx_rtmp_core_module::{core_main_conf, core_srv_conf};
 use super::ngx_rtmp_live_module::live_conf;
 use super::shm::StatZone;
 use super::worker::{counters, for_each_conn, with_hub};
+use nginx_sys::{ngx_cycle_t, ngx_event_t, ngx_shm_zone_t, NGX_LOG_WARN};
 use ngx_rtmp_core::hub::StreamKey;
 use ngx_rtmp_core::stat::rate::RateMeter;
-use ngx_rtmp_core::stat::{wire, AppSnap, ClientSnap, MetaSnap, ServerSnap, StreamSnap, WorkerSnapshot};
-use nginx_sys::{ngx_cycle_t, ngx_event_t, ngx_shm_zone_t, NGX_LOG_WARN};
+use ngx_rtmp_core::stat::{
+    wire, AppSnap, ClientSnap, MetaSnap, ServerSnap, StreamSnap, WorkerSnapshot,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ptr::addr_of_mut;
@@ -112,7 +114,12 @@ fn publish() {
     let mut bytes = wire::encode(&snap);
     if bytes.len() > super::shm::SLOT_SIZE {
         // Too many clients to list: keep the streams, drop the client lists.
-        for s in snap.servers.iter_mut().flat_map(|s| s.apps.iter_mut()).flat_map(|a| a.streams.iter_mut()) {
+        for s in snap
+            .servers
+            .iter_mut()
+            .flat_map(|s| s.apps.iter_mut())
+            .flat_map(|a| a.streams.iter_mut())
+        {
             s.clients.clear();
         }
         bytes = wire::encode(&snap);
@@ -120,7 +127,11 @@ fn publish() {
     if !z.publish(pid(), now() as u64, STALE_MS, &bytes) && !WARNED.with(|w| w.replace(true)) {
         // SAFETY: ngx_cycle's log is valid in a running worker.
         let clog = unsafe { (*nginx_sys::ngx_cycle).log };
-        log(clog, NGX_LOG_WARN, "rtmp: no room in the stat zone for this worker's snapshot");
+        log(
+            clog,
+            NGX_LOG_WARN,
+            "rtmp: no room in the stat zone for this worker's snapshot",
+        );
     }
 }
 
@@ -138,7 +149,10 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
             Role::Playing(k) => (k.clone(), false),
             Role::Idle => return,
         };
-        clients.entry(key).or_default().push((client(c, publishing, t), out));
+        clients
+            .entry(key)
+            .or_default()
+            .push((client(c, publishing, t), out));
     });
     let totals = counters();
     let (bytes_in, bytes_out) = (totals.closed_in + live_in, totals.closed_out + live_out);
@@ -160,11 +174,18 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
         for (index, srv) in servers.iter().enumerate() {
             // SAFETY: server and application contexts live as long as the cycle.
             let cscf = unsafe { core_srv_conf(*srv) };
-            let mut server = ServerSnap { index: index as u32, apps: Vec::new() };
+            let mut server = ServerSnap {
+                index: index as u32,
+                apps: Vec::new(),
+            };
             for app in &cscf.applications {
                 // SAFETY: as above.
                 let live = live_conf(unsafe { &*app.ctx }).live.unwrap_or(false);
-                let mut a = AppSnap { name: app.name.clone(), live, streams: Vec::new() };
+                let mut a = AppSnap {
+                    name: app.name.clone(),
+                    live,
+                    streams: Vec::new(),
+                };
                 with_hub(|hub| {
                     for (key, info) in hub.streams() {
                         if key.server != index || key.app != app.name {
@@ -173,7 +194,11 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
                         seen.push(key.clone());
                         let mut cl = clients.remove(key).unwrap_or_default();
                         cl.sort_by_key(|(c, _)| c.id);
-                        let out: u64 = cl.iter().filter(|(c, _)| !c.publishing).map(|(_, o)| o).sum();
+                        let out: u64 = cl
+                            .iter()
+                            .filter(|(c, _)| !c.publishing)
+                            .map(|(_, o)| o)
+                            .sum();
                         let meters = m.streams.entry(key.clone()).or_default();
                         let f = &info.facts;
                         for (c, _) in cl.iter_mut().filter(|(c, _)| c.publishing) {
@@ -189,7 +214,10 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
                             bw_out: meters[1].sample(out, t),
                             bw_audio: meters[2].sample(f.audio_bytes, t),
                             bw_video: meters[3].sample(f.video_bytes, t),
-                            meta: MetaSnap { video: f.video.clone(), audio: f.audio.clone() },
+                            meta: MetaSnap {
+                                video: f.video.clone(),
+                                audio: f.audio.clone(),
+                            },
                             clients: cl.into_iter().map(|(c, _)| c).collect(),
                             publishing: info.publishing,
                             active: info.publishing && f.frames > 0,
@@ -223,5 +251,15 @@ fn client(c: &Conn, publishing: bool, t: u64) -> ClientSnap {
         timestamp: 0,
         publishing,
         active: true,
+    }
+}
+
+/// Seconds since this configuration was loaded, as the C module counts `uptime`.
+pub fn uptime_secs() -> u64 {
+    let Some(ctx) = rtmp_ctx() else { return 0 };
+    // SAFETY: ngx_cached_time is kept current by nginx; ctx is the running cycle's.
+    unsafe {
+        let now = (*nginx_sys::ngx_cached_time).sec as u64;
+        now.saturating_sub(core_main_conf(ctx).started_secs)
     }
 }

@@ -1,0 +1,106 @@
+//! `/stat`: nginx-rtmp's XML (and JSON) built from every worker's snapshot in shared memory,
+//! so the page is the same whichever worker answers.
+use ngx_rtmp_tests::media::*;
+use ngx_rtmp_tests::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn stat_nginx(workers: u32) -> Nginx {
+    let mut opts = NginxOpts::new(&simple_rtmp("live", "live on;"));
+    opts.worker_processes = workers;
+    opts.http_server_extra = "location /stat { rtmp_stat all; rtmp_stat_stylesheet /stat.xsl; }\n".into();
+    Nginx::start_opts(opts)
+}
+
+fn get(ng: &Nginx, path: &str) -> String {
+    let (status, body) = http_get(
+        &format!("http://127.0.0.1:{}{}", ng.http_port, path),
+        Duration::from_secs(5),
+    )
+    .expect("GET /stat");
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// Waits until the page shows `needle` (workers refresh their snapshot every second).
+fn wait_for_stat(ng: &Nginx, path: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = get(ng, path);
+        if body.contains(needle) || Instant::now() > deadline {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn xmllint_ok(xml: &str) -> bool {
+    let dir = std::env::temp_dir().join(format!("stat-{}.xml", std::process::id()));
+    std::fs::write(&dir, xml).unwrap();
+    let ok = Command::new("xmllint")
+        .arg("--noout")
+        .arg(&dir)
+        .status()
+        .expect("xmllint (libxml2-utils) runs");
+    let _ = std::fs::remove_file(&dir);
+    ok.success()
+}
+
+#[test]
+fn stat_shows_the_stream_whichever_worker_answers() {
+    let ng = stat_nginx(4);
+    let url = ng.rtmp_url("live", "cam1");
+    let publisher = publish_ffmpeg(&url, 12);
+    std::thread::sleep(Duration::from_secs(2));
+    let p1 = spawn_ffmpeg_player(&url, 9.0);
+    let p2 = spawn_ffmpeg_player(&url, 9.0);
+    let xml = wait_for_stat(&ng, "/stat", "<nclients>3</nclients>");
+    eprintln!("{xml}");
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\" ?>"), "XML declaration");
+    assert!(xml.contains("<?xml-stylesheet type=\"text/xsl\" href=\"/stat.xsl\" ?>"), "stylesheet PI");
+    for needle in [
+        "<name>live</name>",
+        "<name>cam1</name>",
+        "<nclients>3</nclients>",
+        "<codec>H264</codec>",
+        "<codec>AAC</codec>",
+        "<width>640</width>",
+        "<height>360</height>",
+        "<publishing/>",
+        "<active/>",
+    ] {
+        assert!(xml.contains(needle), "/stat lacks {needle}");
+    }
+    assert!(xmllint_ok(&xml), "/stat is not well-formed XML");
+    let bw = xml
+        .split("<bw_in>")
+        .nth(2)
+        .and_then(|s| s.split('<').next())
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(bw > 0, "the stream's bw_in is 0");
+    // Several requests, answered by whichever worker takes them, agree on the streams.
+    let streams = |x: &str| x.split("<stream>").skip(1).map(|s| s.split("<time>").next().unwrap_or("").to_string()).collect::<Vec<_>>();
+    let first = streams(&xml);
+    for _ in 0..6 {
+        let again = get(&ng, "/stat");
+        assert_eq!(streams(&again), first, "two /stat answers disagree");
+    }
+    let json = get(&ng, "/stat?format=json");
+    assert!(json.trim_start().starts_with('{'), "JSON: {json}");
+    assert!(json.contains("\"name\":\"cam1\""), "JSON lacks the stream: {json}");
+    assert!(json.contains("\"nclients\":3"), "JSON lacks nclients: {json}");
+    drop((p1, p2));
+    let _ = publisher.wait_bounded(Duration::from_secs(30));
+    ng.assert_no_alerts();
+}
+
+#[test]
+fn stat_without_streams_is_an_empty_tree() {
+    let ng = stat_nginx(1);
+    let xml = get(&ng, "/stat");
+    assert!(xml.contains("<rtmp>") && xml.contains("</rtmp>"), "{xml}");
+    assert!(xml.contains("<name>live</name>"), "the application is listed: {xml}");
+    assert!(!xml.contains("<stream>"), "no streams yet: {xml}");
+    assert!(xmllint_ok(&xml));
+}
