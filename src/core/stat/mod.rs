@@ -4,6 +4,7 @@
 pub mod merge;
 pub mod snapshot;
 pub mod wire;
+pub mod xml;
 
 pub use snapshot::{
     AppSnap, AudioMeta, ClientSnap, MetaSnap, ServerSnap, StreamSnap, VideoMeta, WorkerSnapshot,
