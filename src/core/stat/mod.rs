@@ -1,6 +1,7 @@
 //! The stat snapshot: what each worker reports, merged into one view of the whole server, and
 //! rendered as nginx-rtmp-module's `/stat` XML and as JSON.
 
+pub mod json;
 pub mod merge;
 pub mod snapshot;
 pub mod wire;
