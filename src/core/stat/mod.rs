@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod merge;
+pub mod rate;
 pub mod snapshot;
 pub mod wire;
 pub mod xml;
