@@ -301,6 +301,9 @@ mod tests {
         let doc = render_json(&merge(&[w]), &i);
         valid(&doc).unwrap();
         assert!(!doc.chars().any(|c| (c as u32) < 0x20));
+        if let Some(path) = std::env::var_os("NGX_RTMP_STAT_JSON") {
+            std::fs::write(path, &doc).unwrap();
+        }
     }
 
     #[test]

@@ -427,6 +427,9 @@ pub(crate) mod tests {
         assert!(doc.contains("&lt;a href=&quot;x&quot;&gt;&amp;amp;&lt;/a&gt;]]&gt;"));
         assert!(doc.contains('é'));
         well_formed(&doc).unwrap();
+        if let Some(path) = std::env::var_os("NGX_RTMP_STAT_HOSTILE") {
+            std::fs::write(path, &doc).unwrap();
+        }
         // Only the C module's line breaks: the ones in the strings became spaces.
         assert_eq!(doc.matches('\n').count(), doc.matches("\r\n").count());
     }
@@ -486,6 +489,68 @@ pub(crate) mod tests {
         assert_eq!(doc.matches("<server>").count(), 2);
         assert!(doc.contains("<name>second</name>\r\n<live>\r\n<nclients>0</nclients>\r\n</live>"));
         well_formed(&doc).unwrap();
+    }
+
+    /// A bigger, realistic document: `NGX_RTMP_STAT_SAMPLE=/tmp/sample.xml cargo test
+    /// dump_sample` writes it, to try the stylesheet with xsltproc.
+    #[test]
+    fn dump_sample() {
+        let a = sample(4242);
+        let mut b = sample(4243);
+        let live = &mut b.servers[0].apps[0];
+        for c in &mut live.streams[0].clients {
+            c.id += 100;
+            c.publishing = false;
+            c.flashver = "LNX 9,0,124,2".into();
+        }
+        live.streams[0].publishing = false;
+        live.streams[0].meta = MetaSnap::default();
+        let mut studio = live.streams[0].clone();
+        studio.name = "studio <4K>".into();
+        studio.time_ms = 93_784_000;
+        studio.bw_in = 15_800_000;
+        studio.bw_out = 31_000_000;
+        studio.publishing = true;
+        studio.meta.video = Some(VideoMeta {
+            width: 3840,
+            height: 2160,
+            frame_rate: 59.94,
+            codec: "HEVC".into(),
+            profile: "Main".into(),
+            compat: 0,
+            level: "5.1".into(),
+        });
+        studio.meta.audio = Some(AudioMeta {
+            codec: "AAC".into(),
+            profile: "HE".into(),
+            channels: 6,
+            sample_rate: 44_100,
+        });
+        studio.clients[0].publishing = true;
+        studio.clients[0].flashver = "FMLE/3.0 (compatible; Lavf60.16.100)".into();
+        let mut idle = studio.clone();
+        idle.name = "backup".into();
+        idle.clients.truncate(1);
+        idle.clients[0].publishing = false;
+        idle.clients[0].active = false;
+        idle.publishing = false;
+        idle.active = false;
+        idle.meta = MetaSnap::default();
+        idle.bw_in = 0;
+        idle.bw_out = 0;
+        idle.time_ms = 4_000;
+        live.streams.push(studio);
+        live.streams.push(idle);
+        b.servers[0].apps.push(AppSnap {
+            name: "restream".into(),
+            live: true,
+            streams: vec![],
+        });
+        let doc = render_xml(&merge(&[a, b]), &info());
+        well_formed(&doc).unwrap();
+        if let Some(path) = std::env::var_os("NGX_RTMP_STAT_SAMPLE") {
+            std::fs::write(path, &doc).unwrap();
+        }
     }
 
     /// A small well-formedness check: one root, balanced tags, only the five predefined
