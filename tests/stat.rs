@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 fn stat_nginx(workers: u32) -> Nginx {
     let mut opts = NginxOpts::new(&simple_rtmp("live", "live on;"));
     opts.worker_processes = workers;
-    opts.http_server_extra = "location /stat { rtmp_stat all; rtmp_stat_stylesheet /stat.xsl; }\n".into();
+    opts.http_server_extra =
+        "location /stat { rtmp_stat all; rtmp_stat_stylesheet /stat.xsl; }\n".into();
     Nginx::start_opts(opts)
 }
 
@@ -56,8 +57,14 @@ fn stat_shows_the_stream_whichever_worker_answers() {
     let p2 = spawn_ffmpeg_player(&url, 9.0);
     let xml = wait_for_stat(&ng, "/stat", "<nclients>3</nclients>");
     eprintln!("{xml}");
-    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\" ?>"), "XML declaration");
-    assert!(xml.contains("<?xml-stylesheet type=\"text/xsl\" href=\"/stat.xsl\" ?>"), "stylesheet PI");
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\" ?>"),
+        "XML declaration"
+    );
+    assert!(
+        xml.contains("<?xml-stylesheet type=\"text/xsl\" href=\"/stat.xsl\" ?>"),
+        "stylesheet PI"
+    );
     for needle in [
         "<name>live</name>",
         "<name>cam1</name>",
@@ -80,7 +87,12 @@ fn stat_shows_the_stream_whichever_worker_answers() {
         .unwrap_or(0);
     assert!(bw > 0, "the stream's bw_in is 0");
     // Several requests, answered by whichever worker takes them, agree on the streams.
-    let streams = |x: &str| x.split("<stream>").skip(1).map(|s| s.split("<time>").next().unwrap_or("").to_string()).collect::<Vec<_>>();
+    let streams = |x: &str| {
+        x.split("<stream>")
+            .skip(1)
+            .map(|s| s.split("<time>").next().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
     let first = streams(&xml);
     for _ in 0..6 {
         let again = get(&ng, "/stat");
@@ -88,8 +100,14 @@ fn stat_shows_the_stream_whichever_worker_answers() {
     }
     let json = get(&ng, "/stat?format=json");
     assert!(json.trim_start().starts_with('{'), "JSON: {json}");
-    assert!(json.contains("\"name\":\"cam1\""), "JSON lacks the stream: {json}");
-    assert!(json.contains("\"nclients\":3"), "JSON lacks nclients: {json}");
+    assert!(
+        json.contains("\"name\":\"cam1\""),
+        "JSON lacks the stream: {json}"
+    );
+    assert!(
+        json.contains("\"nclients\":3"),
+        "JSON lacks nclients: {json}"
+    );
     drop((p1, p2));
     let _ = publisher.wait_bounded(Duration::from_secs(30));
     ng.assert_no_alerts();
@@ -100,7 +118,10 @@ fn stat_without_streams_is_an_empty_tree() {
     let ng = stat_nginx(1);
     let xml = get(&ng, "/stat");
     assert!(xml.contains("<rtmp>") && xml.contains("</rtmp>"), "{xml}");
-    assert!(xml.contains("<name>live</name>"), "the application is listed: {xml}");
+    assert!(
+        xml.contains("<name>live</name>"),
+        "the application is listed: {xml}"
+    );
     assert!(!xml.contains("<stream>"), "no streams yet: {xml}");
     assert!(xmllint_ok(&xml));
 }

@@ -4,16 +4,16 @@
 use super::deferred;
 use super::ffi::{conf_args, conf_emerg, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::stat::{zone, STALE_MS};
-use ngx::http::{HttpModuleLocationConf, NgxHttpCoreModule};
-use ngx_rtmp_core::stat::json::render_json;
-use ngx_rtmp_core::stat::merge::merge;
-use ngx_rtmp_core::stat::xml::{render_xml, XmlInfo};
-use ngx_rtmp_core::stat::wire;
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_http_module_t, ngx_http_request_t, ngx_int_t, ngx_module_t,
     ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_TAKE1, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
     NGX_HTTP_MAIN_CONF, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
 };
+use ngx::http::{HttpModuleLocationConf, NgxHttpCoreModule};
+use ngx_rtmp_core::stat::json::render_json;
+use ngx_rtmp_core::stat::merge::merge;
+use ngx_rtmp_core::stat::wire;
+use ngx_rtmp_core::stat::xml::{parse_stat_mask, render_xml, XmlInfo, STAT_ALL};
 use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of_mut, null_mut};
 
@@ -42,7 +42,12 @@ unsafe extern "C" fn merge_loc_conf(
 ) -> *mut c_char {
     super::ffi::catch("rtmp_stat merge_loc_conf", NGX_CONF_ERROR, || {
         // SAFETY: both were made by create_loc_conf.
-        let (p, c) = unsafe { (&*(parent as *const StatLocConf), &mut *(child as *mut StatLocConf)) };
+        let (p, c) = unsafe {
+            (
+                &*(parent as *const StatLocConf),
+                &mut *(child as *mut StatLocConf),
+            )
+        };
         if c.stylesheet.is_none() {
             c.stylesheet = p.stylesheet.clone();
         }
@@ -55,7 +60,10 @@ fn check_words(cf: *mut ngx_conf_t, allowed: &[&str]) -> Result<Vec<String>, ()>
     let args = conf_args(cf);
     for w in &args[1..] {
         if !allowed.contains(&w.as_str()) {
-            conf_emerg(cf, &format!("invalid value \"{w}\" in \"{}\" directive", args[0]));
+            conf_emerg(
+                cf,
+                &format!("invalid value \"{w}\" in \"{}\" directive", args[0]),
+            );
             return Err(());
         }
     }
@@ -165,6 +173,11 @@ unsafe fn stat_response(r: *mut ngx_http_request_t) -> ngx_int_t {
             stylesheet: lcf.stylesheet.clone(),
             compiler: ngx_str_c(nginx_sys::NGX_COMPILER).trim().to_string(),
             built: String::new(),
+            mask: lcf
+                .mask
+                .as_ref()
+                .and_then(|w| parse_stat_mask(w.iter().map(String::as_str)))
+                .unwrap_or(STAT_ALL),
         };
         let (body, ctype) = if wants_json(r) {
             (render_json(&snapshot, &info), "application/json")
@@ -174,10 +187,16 @@ unsafe fn stat_response(r: *mut ngx_http_request_t) -> ngx_int_t {
         let h = &mut (*r).headers_out;
         h.status = nginx_sys::NGX_HTTP_OK as ngx_uint_t;
         h.content_type_len = ctype.len();
-        h.content_type = nginx_sys::ngx_str_t { len: ctype.len(), data: ctype.as_ptr() as *mut u8 };
+        h.content_type = nginx_sys::ngx_str_t {
+            len: ctype.len(),
+            data: ctype.as_ptr() as *mut u8,
+        };
         h.content_length_n = body.len() as i64;
         let rc = nginx_sys::ngx_http_send_header(r);
-        if rc == nginx_sys::NGX_ERROR as ngx_int_t || rc > nginx_sys::NGX_OK as ngx_int_t || (*r).header_only() != 0 {
+        if rc == nginx_sys::NGX_ERROR as ngx_int_t
+            || rc > nginx_sys::NGX_OK as ngx_int_t
+            || (*r).header_only() != 0
+        {
             return rc;
         }
         let b = nginx_sys::ngx_create_temp_buf((*r).pool, body.len().max(1));
@@ -188,7 +207,10 @@ unsafe fn stat_response(r: *mut ngx_http_request_t) -> ngx_int_t {
         (*b).last = (*b).pos.add(body.len());
         (*b).set_last_buf(1);
         (*b).set_last_in_chain(1);
-        let mut out = nginx_sys::ngx_chain_t { buf: b, next: null_mut() };
+        let mut out = nginx_sys::ngx_chain_t {
+            buf: b,
+            next: null_mut(),
+        };
         nginx_sys::ngx_http_output_filter(r, &mut out)
     }
 }

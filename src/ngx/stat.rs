@@ -110,20 +110,9 @@ unsafe extern "C" fn tick(ev: *mut ngx_event_t) {
 fn publish() {
     let Some(z) = zone() else { return };
     let Some(ctx) = rtmp_ctx() else { return };
-    let mut snap = snapshot(ctx);
-    let mut bytes = wire::encode(&snap);
-    if bytes.len() > super::shm::SLOT_SIZE {
-        // Too many clients to list: keep the streams, drop the client lists.
-        for s in snap
-            .servers
-            .iter_mut()
-            .flat_map(|s| s.apps.iter_mut())
-            .flat_map(|a| a.streams.iter_mut())
-        {
-            s.clients.clear();
-        }
-        bytes = wire::encode(&snap);
-    }
+    let snap = snapshot(ctx);
+    // What does not fit the slot (the last clients first) is left out whole.
+    let bytes = wire::encode_with_limit(&snap, super::shm::SLOT_SIZE);
     if !z.publish(pid(), now() as u64, STALE_MS, &bytes) && !WARNED.with(|w| w.replace(true)) {
         // SAFETY: ngx_cycle's log is valid in a running worker.
         let clog = unsafe { (*nginx_sys::ngx_cycle).log };

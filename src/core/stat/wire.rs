@@ -163,11 +163,9 @@ impl Enc {
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        let bytes = &s.as_bytes()[..end];
-        self.u16(u16::try_from(bytes.len()).unwrap_or(0));
-        if bytes.len() <= MAX_STR {
-            self.buf.extend_from_slice(bytes);
-        }
+        // `end` is at most MAX_STR = u16::MAX.
+        self.u16(u16::try_from(end).unwrap_or(u16::MAX));
+        self.buf.extend_from_slice(&s.as_bytes()[..end]);
     }
 
     /// Writes a count and as many items as fit; patches the count to what was written.
