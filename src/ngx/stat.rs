@@ -225,6 +225,7 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
 
 fn client(c: &Conn, publishing: bool, t: u64) -> ClientSnap {
     let info = c.app.as_ref().map(|a| &a.info);
+    #[allow(clippy::unnecessary_cast)] // ngx_atomic_uint_t's width is the platform's
     // SAFETY: c.c is the live connection of a registered Conn.
     let (id, address) = unsafe { ((*c.c).number as u64, ngx_str(&(*c.c).addr_text)) };
     ClientSnap {
