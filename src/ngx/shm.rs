@@ -1,7 +1,8 @@
 //! The stat zone: shared memory where every worker (old workers draining after a reload too)
 //! keeps its latest snapshot, so whichever worker answers `/stat` shows the whole server.
 //!
-//! Layout: a header, then `nslots` slots of `SLOT_HEAD + slot_size` bytes. A worker claims a
+//! The region lives in the zone's slab pool (nginx's own allocator heads every zone). Layout:
+//! a header, then `nslots` slots of `SLOT_HEAD + slot_size` bytes. A worker claims a
 //! free or stale slot by compare-and-swapping its pid into `owner`, then writes under a
 //! seqlock (`seq` odd while writing). Readers copy a slot and keep it only if `seq` was even
 //! and unchanged; they skip slots not updated recently (a crashed worker's).
@@ -32,11 +33,19 @@ struct SlotHead {
     updated_ms: AtomicU64,
 }
 
+fn region_size(nslots: usize) -> usize {
+    HEADER + nslots * (SLOT_HEAD + SLOT_SIZE)
+}
+
 /// Adds the zone to the configuration; nginx creates (or on reload keeps) it.
 pub fn add_zone(cf: *mut ngx_conf_t, workers: usize, tag: *mut c_void) -> *mut ngx_shm_zone_t {
     // Old workers keep reporting while they drain after a reload: room for two generations.
     let nslots = (workers.max(1) * 2).clamp(4, 128);
-    let size = HEADER + nslots * (SLOT_HEAD + SLOT_SIZE);
+    // nginx puts its slab allocator at the start of every zone (and its master inspects the
+    // allocator's mutex when a worker exits), so our region is allocated from that slab pool:
+    // room for the region plus the allocator's page bookkeeping.
+    let region = region_size(nslots);
+    let size = region + region / 32 + (64 << 10);
     // SAFETY: cf is the live parser state; the name is copied into the cycle pool.
     unsafe {
         let mut name = pool_str((*cf).pool, &format!("ngx_rtmp_stat_{nslots}"));
@@ -50,24 +59,44 @@ pub fn add_zone(cf: *mut ngx_conf_t, workers: usize, tag: *mut c_void) -> *mut n
 
 unsafe extern "C" fn init_zone(zone: *mut ngx_shm_zone_t, data: *mut c_void) -> ngx_int_t {
     super::ffi::catch("stat zone init", nginx_sys::NGX_ERROR as ngx_int_t, || {
-        // SAFETY: nginx maps shm.size zeroed bytes at shm.addr (page aligned) before init.
+        // SAFETY: nginx has mapped the zone and initialised its slab pool at shm.addr.
         unsafe {
+            let sp = (*zone).shm.addr as *mut nginx_sys::ngx_slab_pool_t;
             if !data.is_null() {
                 // Reused across a reload: same name means same layout.
                 (*zone).data = data;
                 return nginx_sys::NGX_OK as ngx_int_t;
             }
-            let base = (*zone).shm.addr;
-            let size = (*zone).shm.size;
-            let nslots = (size - HEADER) / (SLOT_HEAD + SLOT_SIZE);
+            if (*zone).shm.exists != 0 {
+                (*zone).data = (*sp).data;
+                return nginx_sys::NGX_OK as ngx_int_t;
+            }
+            let nslots = nslots_of(&*zone);
+            let region = region_size(nslots);
+            let base = nginx_sys::ngx_slab_alloc(sp, region) as *mut u8;
+            if base.is_null() {
+                return nginx_sys::NGX_ERROR as ngx_int_t;
+            }
+            std::ptr::write_bytes(base, 0, region);
             let h = &*(base as *const Header);
             h.nslots.store(nslots as u32, Ordering::Relaxed);
             h.slot_size.store(SLOT_SIZE as u32, Ordering::Relaxed);
             h.magic.store(MAGIC, Ordering::Release);
+            (*sp).data = base as *mut c_void;
             (*zone).data = base as *mut c_void;
         }
         nginx_sys::NGX_OK as ngx_int_t
     })
+}
+
+/// The slot count is in the zone's name (`ngx_rtmp_stat_N`), so a reload with another worker
+/// count gets a zone of its own.
+fn nslots_of(zone: &ngx_shm_zone_t) -> usize {
+    super::ffi::ngx_str(&zone.shm.name)
+        .rsplit('_')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4)
 }
 
 /// A view of an initialised zone.
@@ -96,7 +125,7 @@ impl StatZone {
             }
             let nslots = h.nslots.load(Ordering::Relaxed) as usize;
             let slot_size = h.slot_size.load(Ordering::Relaxed) as usize;
-            if HEADER + nslots * (SLOT_HEAD + slot_size) > (*zone).shm.size {
+            if nslots != nslots_of(&*zone) || slot_size != SLOT_SIZE {
                 return None;
             }
             Some(StatZone {
