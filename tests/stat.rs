@@ -125,3 +125,32 @@ fn stat_without_streams_is_an_empty_tree() {
     assert!(!xml.contains("<stream>"), "no streams yet: {xml}");
     assert!(xmllint_ok(&xml));
 }
+
+/// After a reload the old worker drains its sessions; until they end, `/stat` (answered by the
+/// new worker) still shows the stream the old worker serves.
+#[test]
+fn stat_keeps_showing_a_stream_that_drains_after_reload() {
+    let mut ng = stat_nginx(1);
+    let url = ng.rtmp_url("live", "draining");
+    let publisher = publish_ffmpeg(&url, 14);
+    let xml = wait_for_stat(&ng, "/stat", "<name>draining</name>");
+    assert!(
+        xml.contains("<name>draining</name>"),
+        "stream not shown before reload"
+    );
+    let before = ng.worker_pids();
+    ng.reload();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ng.worker_pids().iter().all(|p| before.contains(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Past the stale limit of a slot that stopped refreshing (5 s).
+    std::thread::sleep(Duration::from_secs(6));
+    let xml = get(&ng, "/stat");
+    assert!(
+        xml.contains("<name>draining</name>"),
+        "the draining stream vanished from /stat after reload:\n{xml}"
+    );
+    let _ = publisher.wait_bounded(Duration::from_secs(30));
+    ng.assert_no_alerts();
+}

@@ -98,12 +98,10 @@ pub fn stop() {
 unsafe extern "C" fn tick(ev: *mut ngx_event_t) {
     super::ffi::catch("stat timer", (), || {
         publish();
-        // SAFETY: ev is this worker's leaked stat event; a worker that is exiting stops.
-        unsafe {
-            if nginx_sys::ngx_exiting == 0 {
-                nginx_sys::ngx_add_timer(ev, INTERVAL_MS as nginx_sys::ngx_msec_t);
-            }
-        }
+        // A worker draining after a reload keeps reporting its streams; the timer is
+        // cancelable, so it never holds the worker back from exiting.
+        // SAFETY: ev is this worker's leaked stat event.
+        unsafe { nginx_sys::ngx_add_timer(ev, INTERVAL_MS as nginx_sys::ngx_msec_t) };
     });
 }
 
