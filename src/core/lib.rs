@@ -10,3 +10,5 @@ pub mod hub;
 pub mod media;
 pub mod protocol;
 pub mod stat;
+#[cfg(test)]
+mod test_rng;

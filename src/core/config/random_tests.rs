@@ -2,6 +2,7 @@
 //! access-log template: random text and mutations of the fuzz seeds go through the same
 //! property checks as the cargo-fuzz targets `config` and `accesslog`
 //! (`fuzz/checks/config.rs`).
+use crate::test_rng::XorShift;
 #[path = "../fuzz/checks/config.rs"]
 mod checks;
 
@@ -80,20 +81,11 @@ const ALPHABET: &[&str] = &[
     "?",
 ];
 
-struct XorShift(u64);
+trait ConfigRng {
+    fn text(&mut self, max_pieces: usize) -> Vec<u8>;
+}
 
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
+impl ConfigRng for XorShift {
     /// A string of alphabet pieces, or (one time in four) raw bytes.
     fn text(&mut self, max_pieces: usize) -> Vec<u8> {
         let n = self.below(max_pieces);
@@ -105,29 +97,6 @@ impl XorShift {
             out.extend_from_slice(ALPHABET[self.below(ALPHABET.len())].as_bytes());
         }
         out
-    }
-
-    fn mutate(&mut self, data: &mut Vec<u8>) {
-        for _ in 0..=self.below(4) {
-            if data.is_empty() {
-                data.push(b'0');
-            }
-            let at = self.below(data.len());
-            match self.below(4) {
-                0 => data[at] = self.next() as u8,
-                1 => {
-                    let piece = ALPHABET[self.below(ALPHABET.len())].as_bytes();
-                    data.splice(at..at, piece.iter().copied());
-                }
-                2 => {
-                    data.remove(at);
-                }
-                _ => {
-                    let end = (at + 1 + self.below(8)).min(data.len());
-                    data.drain(at..end);
-                }
-            }
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Deterministic randomized operation sequences against the hub: random programs and
 //! mutations of the fuzz seeds run through the model in `fuzz/checks/hub.rs` (shared with
 //! the cargo-fuzz target `hub`), which checks its invariants after every operation.
+use crate::test_rng::XorShift;
 #[path = "../fuzz/checks/hub.rs"]
 mod checks;
 
@@ -8,21 +9,6 @@ const SEEDS: &[&[u8]] = &[
     include_bytes!("../fuzz/seeds/hub/publish_play"),
     include_bytes!("../fuzz/seeds/hub/overflow"),
 ];
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A random program: a header, then operations whose opcodes are drawn evenly and whose
 /// frames are short, so that a few hundred bytes hold dozens of steps.

@@ -2,6 +2,7 @@
 //! splitter: random bytes and mutations of the real fuzz seeds (tag bodies cut from an
 //! ffmpeg FLV) go through the same property checks as the cargo-fuzz targets
 //! (`fuzz/checks/media.rs`), so `cargo test` covers them without nightly or libFuzzer.
+use crate::test_rng::XorShift;
 #[path = "../fuzz/checks/media.rs"]
 mod checks;
 
@@ -35,47 +36,11 @@ const AGGREGATE_SEEDS: &[&[u8]] = &[
     include_bytes!("../fuzz/seeds/aggregate/no_last_backpointer"),
 ];
 
-struct XorShift(u64);
+trait MediaRng {
+    fn input(&mut self, i: usize, seeds: &[&[u8]], max_random: usize) -> Vec<u8>;
+}
 
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-
-    /// Flips, overwrites, inserts and deletes a few bytes, and sometimes truncates.
-    fn mutate(&mut self, data: &mut Vec<u8>) {
-        for _ in 0..=self.below(6) {
-            if data.is_empty() {
-                data.push(self.next() as u8);
-            }
-            let at = self.below(data.len());
-            match self.below(5) {
-                0 => data[at] ^= 1 << self.below(8),
-                1 => data[at] = self.next() as u8,
-                2 => data.insert(at, self.next() as u8),
-                3 => {
-                    data.remove(at);
-                }
-                _ => data[at] = [0, 0xFF, 0x7F, 0x80, 0x03][self.below(5)],
-            }
-        }
-        if self.below(8) == 0 {
-            let keep = self.below(data.len() + 1);
-            data.truncate(keep);
-        }
-    }
-
+impl MediaRng for XorShift {
     /// Half random bytes (short), half mutated seeds.
     fn input(&mut self, i: usize, seeds: &[&[u8]], max_random: usize) -> Vec<u8> {
         if i.is_multiple_of(2) {
