@@ -48,9 +48,6 @@ pub fn on_connect(conn: &mut Conn, info: ConnectInfo) -> bool {
     );
     conn.app = Some(App { ctx: app.ctx, info });
     conn.session.accept_connect();
-    // A connected session may be closed at once when the worker shuts down.
-    // SAFETY: conn.c is live.
-    unsafe { (*conn.c).set_idle(1) };
     start_ping(conn);
     true
 }

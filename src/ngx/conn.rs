@@ -152,6 +152,8 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
         // The log handler adds the client and server addresses.
         log((*c).log, NGX_LOG_INFO, "rtmp: client connected");
         nginx_sys::ngx_tcp_nodelay(c);
+        // Idle connections are the ones nginx hands back (c->close) when it shuts down.
+        (*c).set_idle(1);
         (*(*c).read).handler = Some(read_handler);
         (*(*c).write).handler = Some(write_handler);
         nginx_sys::ngx_add_timer((*c).read, (*conn).timeout);
@@ -218,8 +220,18 @@ unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
     unsafe {
         let conn = conn_of(c);
         if (*c).close() != 0 {
-            // The worker is shutting down (reload or quit): keep the session going for a
-            // bounded drain period rather than cutting a live stream at once.
+            // The worker is shutting down (reload or quit). A client still in the handshake
+            // goes at once (it reconnects to the new workers); a connected session drains for
+            // a bounded time rather than cutting a live stream.
+            if conn.app.is_none() {
+                log(
+                    (*c).log,
+                    NGX_LOG_INFO,
+                    "rtmp: worker is shutting down, closing connection",
+                );
+                close_connection(c);
+                return;
+            }
             (*c).set_close(0);
             (*c).set_idle(0);
             start_drain(conn);

@@ -1,0 +1,102 @@
+//! nginx-conf/nginx.conf — the reference configuration users run, `worker_processes auto`,
+//! `error_log ... debug` and all — serves live streams and /stat. Only the ports, the prefix
+//! paths and the log file differ from the file in the repository.
+use ngx_rtmp_tests::media::*;
+use ngx_rtmp_tests::proc::ChildGuard;
+use ngx_rtmp_tests::*;
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_reference_config_streams_and_reports() {
+    let dir = temp_dir("reference");
+    for d in ["logs", "streams", "recordings", "html"] {
+        fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let (rtmp, http) = (free_port(), free_port());
+    let conf = fs::read_to_string(repo_root().join("nginx-conf/nginx.conf")).unwrap();
+    let xsl = repo_root().join("nginx-conf/stat.xsl");
+    let conf = conf
+        .replace(
+            "load_module ../build/ngx_rtmp_module.so;",
+            &format!("load_module {};", module_so().display()),
+        )
+        .replace(
+            "error_log /dev/stderr debug;",
+            &format!("error_log {}/error.log debug;", dir.display()),
+        )
+        .replace("listen 1935;", &format!("listen 127.0.0.1:{rtmp};"))
+        .replace(
+            "listen [::]:1935 ipv6only=on;",
+            &format!("listen [::1]:{rtmp} ipv6only=on;"),
+        )
+        .replace("listen 8080;", &format!("listen 127.0.0.1:{http};"))
+        .replace(
+            "alias ../nginx-conf/stat.xsl;",
+            &format!("alias {};", xsl.display()),
+        );
+    fs::write(dir.join("nginx.conf"), &conf).unwrap();
+    let mut cmd = Command::new(nginx_bin());
+    cmd.arg("-p")
+        .arg(format!("{}/", dir.display()))
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-g")
+        .arg(format!("daemon off; pid {}/nginx.pid;", dir.display()));
+    let mut master = ChildGuard::spawn(cmd);
+    let up = wait_for(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", rtmp)).ok()
+    });
+    assert!(
+        up.is_some(),
+        "nginx with the reference config did not start"
+    );
+
+    let url = format!("rtmp://127.0.0.1:{rtmp}/live/ref");
+    let publisher = publish_ffmpeg(&url, 8);
+    std::thread::sleep(Duration::from_secs(2));
+    let t0 = Instant::now();
+    let player = play_count_frames(&url, 3.0);
+    eprintln!("player took {:?}", t0.elapsed());
+    assert!(
+        player.video_frames > 0,
+        "no video through the reference config: {player:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let mut xml = String::new();
+    while Instant::now() < deadline && !xml.contains("<name>ref</name>") {
+        xml = http_get(
+            &format!("http://127.0.0.1:{http}/stat"),
+            Duration::from_secs(5),
+        )
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        xml.contains("<name>ref</name>"),
+        "/stat does not show the stream: {xml}"
+    );
+    let _ = publisher.wait_bounded(Duration::from_secs(30));
+    assert!(master.is_running(), "the nginx master exited");
+    let t1 = Instant::now();
+    master.signal(libc::SIGQUIT);
+    let _ = master.wait_bounded(Duration::from_secs(15));
+    eprintln!("quit took {:?}", t1.elapsed());
+    let log = fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("[alert]") || l.contains("[emerg]") || l.contains("exited on signal")
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "alerts with the reference config:\n{}",
+        bad.join("\n")
+    );
+    if std::env::var_os("NGX_RTMP_KEEP_TMP").is_none() {
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
