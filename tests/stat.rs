@@ -154,3 +154,82 @@ fn stat_keeps_showing_a_stream_that_drains_after_reload() {
     let _ = publisher.wait_bounded(Duration::from_secs(30));
     ng.assert_no_alerts();
 }
+
+/// The first number in `<tag>…</tag>` after `after` in the XML.
+fn xml_number(xml: &str, after: &str, tag: &str) -> u64 {
+    let from = xml.find(after).map(|i| &xml[i..]).unwrap_or("");
+    from.split(&format!("<{tag}>"))
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The stream's `bw_out` and `bytes_out` agree within 10% with what its one player actually
+/// received over the same time.
+#[test]
+fn stat_bandwidth_matches_what_the_player_received() {
+    use ngx_rtmp_tests::rtmp::RawClient;
+    let ng = stat_nginx(1);
+    let url = ng.rtmp_url("live", "rate");
+    let publisher = publish_ffmpeg_with(
+        &url,
+        24,
+        "testsrc2=size=640x360:rate=25",
+        &[
+            "-g",
+            "25",
+            "-b:v",
+            "1500k",
+            "-maxrate",
+            "1500k",
+            "-bufsize",
+            "500k",
+            "-x264-params",
+            "nal-hrd=cbr:filler=1",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let mut player = RawClient::connect(ng.rtmp_addr()).expect("connect");
+    player.rtmp_connect("live").expect("connect app");
+    let msid = player.create_stream().expect("createStream");
+    player.play(msid, "rate").expect("play");
+    let started = Instant::now();
+    let drain_until = |p: &mut RawClient, t: Duration| {
+        while started.elapsed() < t {
+            let _ = p.next_event(Duration::from_millis(200));
+        }
+    };
+    // Let the stream settle, then measure the player over ten seconds.
+    drain_until(&mut player, Duration::from_secs(5));
+    let (r1, t1) = (player.received, Instant::now());
+    drain_until(&mut player, Duration::from_secs(16));
+    let (r2, t2) = (player.received, Instant::now());
+    let xml = get(&ng, "/stat");
+    let received_bps = (r2 - r1) as f64 * 8.0 / (t2 - t1).as_secs_f64();
+    let bw_out = xml_number(&xml, "<name>rate</name>", "bw_out") as f64;
+    let bytes_out = xml_number(&xml, "<name>rate</name>", "bytes_out") as f64;
+    eprintln!(
+        "player received {received_bps:.0} bit/s ({r2} bytes); /stat bw_out {bw_out} bytes_out {bytes_out}"
+    );
+    assert!(
+        received_bps > 500_000.0,
+        "the stream is too thin to measure: {received_bps}"
+    );
+    let off = (bw_out - received_bps).abs() / received_bps;
+    assert!(
+        off <= 0.10,
+        "bw_out {bw_out} is {:.0}% off the received {received_bps:.0} bit/s",
+        off * 100.0
+    );
+    // The snapshot is up to a second old: compare with what had arrived by then.
+    let off_bytes = (bytes_out - r2 as f64).abs() / r2 as f64;
+    assert!(
+        off_bytes <= 0.10,
+        "bytes_out {bytes_out} is {:.0}% off the received {r2}",
+        off_bytes * 100.0
+    );
+    drop(player);
+    drop(publisher);
+    ng.assert_no_alerts();
+}
