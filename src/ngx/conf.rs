@@ -139,6 +139,21 @@ pub unsafe extern "C" fn set_directive<T: Conf>(
     })
 }
 
+/// A command table entry with its own `set` handler (blocks, listen, http directives).
+macro_rules! command {
+    ($name:literal, $type:expr, $set:expr, $conf:expr) => {
+        nginx_sys::ngx_command_t {
+            name: ngx::ngx_string!($name),
+            type_: ($type) as nginx_sys::ngx_uint_t,
+            set: Some($set),
+            conf: ($conf) as nginx_sys::ngx_uint_t,
+            offset: 0,
+            post: std::ptr::null_mut(),
+        }
+    };
+}
+pub(crate) use command;
+
 /// Builds a command table entry whose handler is `set_directive::<$conf>` calling `$setter`.
 macro_rules! directive {
     ($name:literal, $type:expr, $offset:expr, $conf:ty, $setter:expr) => {

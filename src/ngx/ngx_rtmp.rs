@@ -1,7 +1,7 @@
 //! The `rtmp {}` block: an nginx core module that creates the RTMP conf context, parses the
 //! block with every RTMP-type module's directives, merges rtmp → server → application, and
 //! opens the listening sockets.
-use super::conf::{RtmpConfCtx, RtmpModuleCtx, NGX_RTMP_MODULE, RTMP_MAIN_CONF};
+use super::conf::{command, RtmpConfCtx, RtmpModuleCtx, NGX_RTMP_MODULE, RTMP_MAIN_CONF};
 use super::ffi::{conf_emerg, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::listen;
 use super::ngx_rtmp_core_module::core_main_conf;
@@ -13,14 +13,12 @@ use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of_mut, null_mut};
 
 static mut NGX_RTMP_COMMANDS: [ngx_command_t; 2] = [
-    ngx_command_t {
-        name: ngx::ngx_string!("rtmp"),
-        type_: (NGX_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_NOARGS) as ngx_uint_t,
-        set: Some(ngx_rtmp_block),
-        conf: 0,
-        offset: 0,
-        post: null_mut(),
-    },
+    command!(
+        "rtmp",
+        (NGX_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_NOARGS) as ngx_uint_t,
+        ngx_rtmp_block,
+        0
+    ),
     ngx_command_t::empty(),
 ];
 

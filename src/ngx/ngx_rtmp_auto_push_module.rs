@@ -2,6 +2,7 @@
 //! (outside `rtmp {}`), so this is a core module with a conf of its own. Its `create_conf` runs
 //! first in every configuration read and its `init_conf` last, which is where the start-up
 //! warning about accepted-but-inactive directives is logged.
+use super::conf::command;
 use super::deferred;
 use super::ffi::{conf_args, conf_emerg, log, NGX_CONF_ERROR, NGX_CONF_OK};
 use nginx_sys::{
@@ -10,7 +11,7 @@ use nginx_sys::{
 };
 use ngx_rtmp_core::config::values::{parse_flag, parse_msec};
 use std::ffi::{c_char, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::addr_of_mut;
 
 #[derive(Default)]
 pub struct AutoPushConf {
@@ -87,30 +88,19 @@ unsafe extern "C" fn set(
 const MAIN: ngx_uint_t = (NGX_MAIN_CONF | NGX_DIRECT_CONF) as ngx_uint_t;
 
 static mut NGX_RTMP_AUTO_PUSH_COMMANDS: [ngx_command_t; 4] = [
-    ngx_command_t {
-        name: ngx::ngx_string!("rtmp_auto_push"),
-        type_: MAIN | NGX_CONF_FLAG as ngx_uint_t,
-        set: Some(set),
-        conf: 0,
-        offset: 0,
-        post: null_mut(),
-    },
-    ngx_command_t {
-        name: ngx::ngx_string!("rtmp_auto_push_reconnect"),
-        type_: MAIN | NGX_CONF_TAKE1 as ngx_uint_t,
-        set: Some(set),
-        conf: 0,
-        offset: 0,
-        post: null_mut(),
-    },
-    ngx_command_t {
-        name: ngx::ngx_string!("rtmp_socket_dir"),
-        type_: MAIN | NGX_CONF_TAKE1 as ngx_uint_t,
-        set: Some(set),
-        conf: 0,
-        offset: 0,
-        post: null_mut(),
-    },
+    command!("rtmp_auto_push", MAIN | NGX_CONF_FLAG as ngx_uint_t, set, 0),
+    command!(
+        "rtmp_auto_push_reconnect",
+        MAIN | NGX_CONF_TAKE1 as ngx_uint_t,
+        set,
+        0
+    ),
+    command!(
+        "rtmp_socket_dir",
+        MAIN | NGX_CONF_TAKE1 as ngx_uint_t,
+        set,
+        0
+    ),
     ngx_command_t::empty(),
 ];
 

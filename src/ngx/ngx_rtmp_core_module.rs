@@ -1,7 +1,7 @@
 //! `server {}`, `listen`, `application {}` and the connection-level settings
 //! (timeouts, ping, chunk size, limits), created at each level and merged down.
 use super::conf::{
-    create_conf, directive, merge_conf, set, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
+    command, create_conf, directive, merge_conf, set, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
     APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_APP_CONF, RTMP_MAIN_CONF, RTMP_MS, RTMP_MSA,
     RTMP_SRV_CONF, SRV_CONF_OFFSET,
 };
@@ -14,7 +14,7 @@ use nginx_sys::{
     NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1,
 };
 use std::ffi::{c_char, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::addr_of_mut;
 
 /// rtmp{}-wide state built while parsing: the servers, their listen addresses, nested levels.
 #[derive(Default)]
@@ -121,30 +121,24 @@ const MSF: ngx_uint_t = RTMP_MS | NGX_CONF_FLAG as ngx_uint_t;
 const MSAF: ngx_uint_t = RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t;
 
 static mut NGX_RTMP_CORE_COMMANDS: [ngx_command_t; 18] = [
-    ngx_command_t {
-        name: ngx::ngx_string!("server"),
-        type_: RTMP_MAIN_CONF | (NGX_CONF_BLOCK | NGX_CONF_NOARGS) as ngx_uint_t,
-        set: Some(ngx_rtmp_core_server),
-        conf: 0,
-        offset: 0,
-        post: null_mut(),
-    },
-    ngx_command_t {
-        name: ngx::ngx_string!("listen"),
-        type_: RTMP_SRV_CONF | NGX_CONF_1MORE as ngx_uint_t,
-        set: Some(ngx_rtmp_core_listen),
-        conf: SRV_CONF_OFFSET,
-        offset: 0,
-        post: null_mut(),
-    },
-    ngx_command_t {
-        name: ngx::ngx_string!("application"),
-        type_: RTMP_SRV_CONF | (NGX_CONF_BLOCK | NGX_CONF_TAKE1) as ngx_uint_t,
-        set: Some(ngx_rtmp_core_application),
-        conf: SRV_CONF_OFFSET,
-        offset: 0,
-        post: null_mut(),
-    },
+    command!(
+        "server",
+        RTMP_MAIN_CONF | (NGX_CONF_BLOCK | NGX_CONF_NOARGS) as ngx_uint_t,
+        ngx_rtmp_core_server,
+        0
+    ),
+    command!(
+        "listen",
+        RTMP_SRV_CONF | NGX_CONF_1MORE as ngx_uint_t,
+        ngx_rtmp_core_listen,
+        SRV_CONF_OFFSET
+    ),
+    command!(
+        "application",
+        RTMP_SRV_CONF | (NGX_CONF_BLOCK | NGX_CONF_TAKE1) as ngx_uint_t,
+        ngx_rtmp_core_application,
+        SRV_CONF_OFFSET
+    ),
     directive!(
         "timeout",
         MS1,

@@ -1,7 +1,7 @@
 //! `record*` and `recorder NAME {}`: parsed, checked and kept with nginx-rtmp-module's syntax;
 //! the FLV recorder comes with the storage release.
 use super::conf::{
-    app_conf_ctx, directive, later, later_set, rtmp_module, Conf, Directive, RtmpConfCtx,
+    app_conf_ctx, command, directive, later, later_set, rtmp_module, Conf, Directive, RtmpConfCtx,
     RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MSA, RTMP_REC_CONF,
 };
 use super::ffi::{conf_args, conf_emerg, conf_warn, NGX_CONF_ERROR, NGX_CONF_OK};
@@ -14,7 +14,6 @@ use nginx_sys::{
 };
 use ngx_rtmp_core::config::record::{parse_record_flags, RECORD_OFF};
 use std::ffi::{c_char, c_void};
-use std::ptr::null_mut;
 
 #[derive(Default)]
 pub struct RecordAppConf {
@@ -111,14 +110,12 @@ const R1: ngx_uint_t = REC | NGX_CONF_TAKE1 as ngx_uint_t;
 const RF: ngx_uint_t = REC | NGX_CONF_FLAG as ngx_uint_t;
 
 static mut NGX_RTMP_RECORD_COMMANDS: [ngx_command_t; 12] = [
-    ngx_command_t {
-        name: ngx::ngx_string!("recorder"),
-        type_: RTMP_APP_CONF | (NGX_CONF_BLOCK | NGX_CONF_TAKE1) as ngx_uint_t,
-        set: Some(ngx_rtmp_record_recorder),
-        conf: APP_CONF_OFFSET,
-        offset: 0,
-        post: null_mut(),
-    },
+    command!(
+        "recorder",
+        RTMP_APP_CONF | (NGX_CONF_BLOCK | NGX_CONF_TAKE1) as ngx_uint_t,
+        ngx_rtmp_record_recorder,
+        APP_CONF_OFFSET
+    ),
     directive!(
         "record",
         REC | NGX_CONF_1MORE as ngx_uint_t,

@@ -1,6 +1,7 @@
 //! http side: `rtmp_stat` (the `/stat` page, XML or JSON, merged across every worker through
 //! the stat zone), `rtmp_stat_stylesheet`, and `rtmp_control` (parsed and checked with the C
 //! module's syntax; the control API comes later).
+use super::conf::command;
 use super::deferred;
 use super::ffi::{conf_args, conf_emerg, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::stat::{zone, STALE_MS};
@@ -220,34 +221,28 @@ fn ngx_str_c(s: &std::ffi::CStr) -> String {
 }
 
 static mut NGX_RTMP_STAT_COMMANDS: [ngx_command_t; 3] = [
-    ngx_command_t {
-        name: ngx::ngx_string!("rtmp_stat"),
-        type_: HTTP_ANY | NGX_CONF_1MORE as ngx_uint_t,
-        set: Some(set_stat),
-        conf: NGX_HTTP_LOC_CONF_OFFSET as ngx_uint_t,
-        offset: 0,
-        post: null_mut(),
-    },
-    ngx_command_t {
-        name: ngx::ngx_string!("rtmp_stat_stylesheet"),
-        type_: HTTP_ANY | NGX_CONF_TAKE1 as ngx_uint_t,
-        set: Some(set_stylesheet),
-        conf: NGX_HTTP_LOC_CONF_OFFSET as ngx_uint_t,
-        offset: 0,
-        post: null_mut(),
-    },
+    command!(
+        "rtmp_stat",
+        HTTP_ANY | NGX_CONF_1MORE as ngx_uint_t,
+        set_stat,
+        NGX_HTTP_LOC_CONF_OFFSET
+    ),
+    command!(
+        "rtmp_stat_stylesheet",
+        HTTP_ANY | NGX_CONF_TAKE1 as ngx_uint_t,
+        set_stylesheet,
+        NGX_HTTP_LOC_CONF_OFFSET
+    ),
     ngx_command_t::empty(),
 ];
 
 static mut NGX_RTMP_CONTROL_COMMANDS: [ngx_command_t; 2] = [
-    ngx_command_t {
-        name: ngx::ngx_string!("rtmp_control"),
-        type_: HTTP_ANY | NGX_CONF_1MORE as ngx_uint_t,
-        set: Some(set_control),
-        conf: 0,
-        offset: 0,
-        post: null_mut(),
-    },
+    command!(
+        "rtmp_control",
+        HTTP_ANY | NGX_CONF_1MORE as ngx_uint_t,
+        set_control,
+        0
+    ),
     ngx_command_t::empty(),
 ];
 
