@@ -6,9 +6,11 @@
 
 pub mod accesslog;
 pub mod config;
+pub mod hls;
 pub mod hub;
 pub mod media;
 pub mod protocol;
+pub mod record;
 pub mod stat;
 #[cfg(test)]
 mod test_rng;

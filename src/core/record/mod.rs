@@ -1,0 +1,2 @@
+//! FLV recording (nginx-rtmp-module's `record` family): which frames go into which file, the
+//! FLV bytes, and the file names. The shell does the file I/O through [`RecordFiles`].
