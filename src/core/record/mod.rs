@@ -1,2 +1,7 @@
 //! FLV recording (nginx-rtmp-module's `record` family): which frames go into which file, the
 //! FLV bytes, and the file names. The shell does the file I/O through [`RecordFiles`].
+
+mod file_name;
+mod strftime;
+
+pub use file_name::{file_name, Tm};
