@@ -1,0 +1,119 @@
+//! What the publisher has sent so far that a piece opened later must start with: the
+//! latest metadata and decoder configurations, and which media the stream carries.
+
+use bytes::Bytes;
+
+use crate::hub::FrameKind;
+use crate::media::flv::{audio_is_config, audio_is_sequence_header, video_is_sequence_header};
+use crate::media::metadata::{is_metadata, parse_metadata, strip_set_data_frame};
+
+/// What one publisher frame turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Seen {
+    /// `onMetaData`; `changed` when it differs from the previous one.
+    Metadata {
+        changed: bool,
+    },
+    /// Any other data message (cue points, text): never recorded.
+    OtherData,
+    Media,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Latest {
+    /// `"onMetaData", {…}` without `@setDataFrame`.
+    pub metadata: Option<Bytes>,
+    pub video_config: Option<Bytes>,
+    pub audio_config: Option<Bytes>,
+    /// Enhanced RTMP's MultichannelConfig: not a decoder config, but players need it to
+    /// map channels, so it is replayed too.
+    pub audio_channels: Option<Bytes>,
+    video_seen: bool,
+    audio_seen: bool,
+    meta_video: bool,
+    meta_audio: bool,
+}
+
+impl Latest {
+    pub(super) fn observe(&mut self, kind: FrameKind, payload: &Bytes) -> Seen {
+        match kind {
+            FrameKind::Data => return self.observe_data(payload),
+            FrameKind::Video => {
+                self.video_seen = true;
+                if video_is_sequence_header(payload) {
+                    self.video_config = Some(payload.clone());
+                }
+            }
+            FrameKind::Audio => {
+                self.audio_seen = true;
+                if audio_is_sequence_header(payload) {
+                    self.audio_config = Some(payload.clone());
+                } else if audio_is_config(payload) {
+                    self.audio_channels = Some(payload.clone());
+                }
+            }
+        }
+        Seen::Media
+    }
+
+    fn observe_data(&mut self, payload: &Bytes) -> Seen {
+        if !is_metadata(payload) {
+            return Seen::OtherData;
+        }
+        let meta = strip_set_data_frame(payload).unwrap_or_else(|| payload.clone());
+        if self.metadata.as_ref() == Some(&meta) {
+            return Seen::Metadata { changed: false };
+        }
+        if let Some(m) = parse_metadata(&meta) {
+            self.meta_video = m.video_codec_id.is_some();
+            self.meta_audio = m.audio_codec_id.is_some();
+        }
+        self.metadata = Some(meta);
+        Seen::Metadata { changed: true }
+    }
+
+    /// Whether video frames are coming. Until they are, a recorder of audio and video cuts
+    /// on audio frames, so an audio-only stream is still recorded (as nginx-rtmp does).
+    pub(super) fn video_expected(&self) -> bool {
+        self.video_seen || self.meta_video
+    }
+
+    pub(super) fn audio_expected(&self) -> bool {
+        self.audio_seen || self.meta_audio
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_latest_configs_and_metadata() {
+        let mut l = Latest::default();
+        assert!(!l.video_expected() && !l.audio_expected());
+        let meta = Bytes::from_static(b"\x02\x00\x0d@setDataFrame\x02\x00\x0aonMetaData\x03\x00\x0cvideocodecid\x00\x40\x1c\0\0\0\0\0\0\0\0\x09");
+        assert_eq!(
+            l.observe(FrameKind::Data, &meta),
+            Seen::Metadata { changed: true }
+        );
+        assert!(l.video_expected() && !l.audio_expected());
+        assert_eq!(l.metadata.as_ref().map(|m| m.len()), Some(meta.len() - 16));
+        assert_eq!(
+            l.observe(FrameKind::Data, &meta),
+            Seen::Metadata { changed: false }
+        );
+        let cue = Bytes::from_static(b"\x02\x00\x0aonCuePoint");
+        assert_eq!(l.observe(FrameKind::Data, &cue), Seen::OtherData);
+
+        let seq = Bytes::from_static(b"\x17\x00\x00\x00\x00\x01");
+        assert_eq!(l.observe(FrameKind::Video, &seq), Seen::Media);
+        assert_eq!(l.video_config, Some(seq));
+        let aac = Bytes::from_static(b"\xaf\x00\x12\x10");
+        l.observe(FrameKind::Audio, &aac);
+        let channels = Bytes::from_static(b"\x94Opus\x00\x02");
+        l.observe(FrameKind::Audio, &channels);
+        assert_eq!(l.audio_config, Some(aac));
+        assert_eq!(l.audio_channels, Some(channels));
+        assert!(l.audio_expected());
+    }
+}
