@@ -21,3 +21,8 @@ pub use conf::RecorderConf;
 pub use file_name::{file_name, Tm};
 pub use files::{RecordEvent, RecordFiles};
 pub use recorder::FlvRecorder;
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
