@@ -7,6 +7,7 @@
 
 mod amf0_write;
 mod conf;
+mod ends;
 mod existing;
 mod file_name;
 mod files;

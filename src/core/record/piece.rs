@@ -4,6 +4,7 @@
 
 use std::io;
 
+use super::ends::End;
 use super::existing;
 use super::files::RecordFiles;
 use super::flv_tag::{
@@ -12,37 +13,6 @@ use super::flv_tag::{
 };
 use super::latest::Latest;
 use super::on_metadata::{head_metadata, CodecIds, Media};
-
-/// A gap longer than this between two frames is a stall, not a frame's duration, and is
-/// not used to estimate how long the last frame lasts.
-const MAX_FRAME_STEP_MS: u32 = 5_000;
-
-/// Where one medium's frames end in the file: the last timestamp plus the step before it,
-/// which is how long the last frame plays (ffmpeg's FLV muxer counts duration the same way).
-#[derive(Debug, Clone, Copy, Default)]
-struct End {
-    last: Option<u32>,
-    step: u32,
-}
-
-impl End {
-    fn push(&mut self, ts: u32) {
-        match self.last {
-            Some(last) if ts > last => {
-                if ts - last <= MAX_FRAME_STEP_MS {
-                    self.step = ts - last;
-                }
-                self.last = Some(ts);
-            }
-            Some(_) => {}
-            None => self.last = Some(ts),
-        }
-    }
-
-    fn end_ms(&self) -> u64 {
-        self.last.map_or(0, |l| u64::from(l) + u64::from(self.step))
-    }
-}
 
 #[derive(Debug)]
 pub(super) struct Piece {
@@ -131,10 +101,10 @@ impl Piece {
             p.filesize_at = Some(body_at + meta.filesize_at as u64);
         } else {
             let e = existing::inspect(files, head.existing_len)?;
-            p.time_shift = e.last_timestamp.map_or(0, |t| t.wrapping_add(1));
+            p.time_shift = e.end_ms;
             p.duration_at = e.duration_at;
             p.filesize_at = e.filesize_at;
-            p.base_end_ms = e.last_timestamp.map_or(0, u64::from);
+            p.base_end_ms = u64::from(e.end_ms);
         }
         let at = p.epoch;
         if media.video {
@@ -162,15 +132,16 @@ impl Piece {
         self.time_shift.wrapping_add(since)
     }
 
-    /// Writes one tag. `config` marks decoder configurations, which do not count as
-    /// frames or extend the duration.
+    /// Writes one tag. `aux` marks tags with no picture or sound (decoder
+    /// configurations, end of sequence), which do not count as frames or extend the
+    /// duration.
     pub(super) fn write(
         &mut self,
         files: &mut dyn RecordFiles,
         tag_type: u8,
         ts: u32,
         body: &[u8],
-        config: bool,
+        aux: bool,
     ) -> io::Result<()> {
         let mut file_ts = self.file_ts(ts);
         if tag_type == TAG_SCRIPT {
@@ -186,7 +157,7 @@ impl Piece {
             _ => return Ok(()),
         };
         self.written_flags |= flag;
-        if !config {
+        if !aux {
             end.push(file_ts);
             *frames += 1;
         }

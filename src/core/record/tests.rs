@@ -416,17 +416,18 @@ fn append_continues_the_timestamps_and_the_duration() {
     // One FLV header only: the strict reader would reject a second.
     let flv = parse_flv(&file);
     let joined = parse_tags(&file[first_len..]);
-    // The last tag before was audio at 1980; the sequence headers come again.
+    // The frames before end at 2020 (audio at 1980 plus its 40 ms); the sequence
+    // headers come again at the join.
     assert_eq!(joined[0].body, avc_seq().to_vec());
     assert_eq!(joined[1].body, aac_seq().to_vec());
-    assert!(joined.iter().all(|t| t.ts >= 1981));
+    assert!(joined.iter().all(|t| t.ts >= 2020));
     let f = frames(&joined);
-    assert_eq!(f.first(), Some(&(9, 1981, 0)));
-    assert_eq!(f.last(), Some(&(8, 1981 + 980, 980)));
+    assert_eq!(f.first(), Some(&(9, 2020, 0)));
+    assert_eq!(f.last(), Some(&(8, 2020 + 980, 980)));
     let meta = &flv.tags[0].body;
-    assert_eq!(meta_number(meta, "duration"), Some(3.001));
+    assert_eq!(meta_number(meta, "duration"), Some(3.04));
     assert_eq!(meta_number(meta, "filesize"), Some(file.len() as f64));
-    assert_eq!(r2.closed(), [(0, file.len() as u64, 25, 3001)]);
+    assert_eq!(r2.closed(), [(0, file.len() as u64, 25, 3040)]);
 }
 
 #[test]
