@@ -33,8 +33,9 @@ pub struct FlvRecorder {
 #[derive(Debug, Clone, Copy)]
 struct Class {
     tag_type: u8,
-    /// A decoder configuration (sequence header, multichannel config).
-    config: bool,
+    /// No picture or sound: a decoder configuration or an end of sequence. Not counted as
+    /// a frame, never a cut.
+    aux: bool,
     key: bool,
     /// A piece may start here.
     cut: bool,
@@ -127,11 +128,11 @@ impl FlvRecorder {
         let Some(piece) = self.piece.as_mut() else {
             return;
         };
-        let before_key = c.tag_type == TAG_VIDEO && !c.config && !c.key && !piece.video_key_written;
+        let before_key = c.tag_type == TAG_VIDEO && !c.aux && !c.key && !piece.video_key_written;
         if !c.writable || before_key {
             return;
         }
-        if let Err(e) = piece.write(files, c.tag_type, timestamp, payload, c.config) {
+        if let Err(e) = piece.write(files, c.tag_type, timestamp, payload, c.aux) {
             let number = piece.number;
             self.fail(files, number, e, events);
             return;
@@ -152,7 +153,8 @@ impl FlvRecorder {
                     return None;
                 }
                 let config = video_is_sequence_header(p);
-                let key = !config && video_is_keyframe(p);
+                let aux = config || is_end_of_sequence(p);
+                let key = !aux && video_is_keyframe(p);
                 if self.conf.keyframes_only() && !key && !config {
                     return None;
                 }
@@ -162,7 +164,7 @@ impl FlvRecorder {
                 );
                 Some(Class {
                     tag_type: TAG_VIDEO,
-                    config,
+                    aux,
                     key,
                     cut: key,
                     writable: config || !needs_config || self.latest.video_config.is_some(),
@@ -176,7 +178,7 @@ impl FlvRecorder {
                 let needs_config = audio_codec(p) == Some(AudioCodec::Aac);
                 Some(Class {
                     tag_type: TAG_AUDIO,
-                    config,
+                    aux: config,
                     key: false,
                     cut: !config && !self.cuts_on_video(),
                     writable: config || !needs_config || self.latest.audio_config.is_some(),
@@ -321,5 +323,16 @@ impl FlvRecorder {
         let _ = files.close();
         self.failed = true;
         events.push(RecordEvent::Failed { piece, error });
+    }
+}
+
+/// AVC/HEVC end of sequence (ffmpeg ends every FLV with one), legacy or Enhanced. Its
+/// frame type says keyframe, but it holds no picture: a piece must not start on it.
+fn is_end_of_sequence(p: &[u8]) -> bool {
+    const END_OF_SEQUENCE: u8 = 2;
+    match p {
+        [b0, ..] if b0 & 0x80 != 0 => b0 & 0x0f == END_OF_SEQUENCE,
+        [b0, packet_type, ..] => matches!(b0 & 0x0f, 7 | 12) && *packet_type == END_OF_SEQUENCE,
+        _ => false,
     }
 }

@@ -732,3 +732,30 @@ fn random_streams_never_break_the_files() {
         }
     }
 }
+
+#[test]
+fn end_of_sequence_is_neither_a_cut_nor_a_frame() {
+    let eos = Bytes::from_static(b"\x17\x02\x00\x00\x00");
+    let mut c = conf(ALL);
+    c.interval_ms = Some(0);
+    let mut r = Rig::new(c);
+    r.publish_head(0);
+    r.av(0, 400, 25);
+    r.feed(Video, 400, &eos);
+    r.stop();
+    assert_eq!(r.opened(), [0]);
+    let flv = parse_flv(r.files.file(0));
+    assert_eq!(flv.tags.last().map(|t| t.body.clone()), Some(eos.to_vec()));
+    // Ten pictures, and the duration ends with the last audio frame (380 + 40), not
+    // one step after the end of sequence (400 + 40).
+    assert_eq!(r.closed(), [(0, r.files.file(0).len() as u64, 10, 420)]);
+
+    let mut r = Rig::new(conf(RECORD_KEYFRAMES));
+    r.publish_head(0);
+    r.feed(Video, 0, &eos);
+    r.av(40, 1000, 25);
+    r.feed(Video, 1040, &eos);
+    r.stop();
+    let f = frames(&parse_flv(r.files.file(0)).tags);
+    assert_eq!(f, [(9, 0, 1000)]);
+}
