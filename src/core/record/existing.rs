@@ -1,6 +1,7 @@
 //! What an appending recorder needs from the file it continues: where its frames end, so
-//! the new ones follow them (nginx-rtmp's time shift), and where the head onMetaData keeps
-//! `duration` and `filesize`, so they can be made true for the whole file.
+//! the new ones follow them (nginx-rtmp's time shift), and the header's media flags and
+//! where the head onMetaData keeps `duration` and `filesize`, so they can be made true for
+//! the whole file.
 
 use std::io;
 
@@ -24,6 +25,8 @@ pub(super) struct Existing {
     /// Where the existing frames end (0 when none could be read). nginx-rtmp continues
     /// at the last timestamp itself, which repeats a DTS that ffmpeg then rejects.
     pub end_ms: u32,
+    /// The FLV header's audio/video flags, when the file starts with one.
+    pub flags: Option<u8>,
     pub duration_at: Option<u64>,
     pub filesize_at: Option<u64>,
 }
@@ -31,13 +34,12 @@ pub(super) struct Existing {
 /// Reads what it can; a file that is not FLV or ends mid-tag yields 0 and `None`s, and
 /// the recorder then appends after it as nginx-rtmp does.
 pub(super) fn inspect(files: &mut dyn RecordFiles, len: u64) -> io::Result<Existing> {
-    let end_ms = tail_end(files, len)?;
-    let (duration_at, filesize_at) = head_patch_points(files, len)?;
-    Ok(Existing {
-        end_ms,
-        duration_at,
-        filesize_at,
-    })
+    let mut e = Existing {
+        end_ms: tail_end(files, len)?,
+        ..Existing::default()
+    };
+    read_head(files, len, &mut e)?;
+    Ok(e)
 }
 
 fn read_tag_header(files: &mut dyn RecordFiles, at: u64) -> io::Result<TagHeader> {
@@ -85,22 +87,19 @@ fn tail_end(files: &mut dyn RecordFiles, len: u64) -> io::Result<u32> {
     Ok(u32::try_from(end_ms).unwrap_or(u32::MAX))
 }
 
-fn head_patch_points(
-    files: &mut dyn RecordFiles,
-    len: u64,
-) -> io::Result<(Option<u64>, Option<u64>)> {
-    const NONE: (Option<u64>, Option<u64>) = (None, None);
-    if len < (FILE_HEADER_LEN + TAG_HEADER_LEN) as u64 {
-        return Ok(NONE);
+fn read_head(files: &mut dyn RecordFiles, len: u64, e: &mut Existing) -> io::Result<()> {
+    if len < FILE_HEADER_LEN as u64 {
+        return Ok(());
     }
     let mut head = [0u8; FILE_HEADER_LEN];
     files.read_at(0, &mut head)?;
-    let [b'F', b'L', b'V', _, _, s3, s2, s1, s0, ..] = head else {
-        return Ok(NONE);
+    let [b'F', b'L', b'V', _, flags, s3, s2, s1, s0, ..] = head else {
+        return Ok(());
     };
+    e.flags = Some(flags);
     let tag_at = u64::from(u32::from_be_bytes([s3, s2, s1, s0])) + 4;
     if tag_at + TAG_HEADER_LEN as u64 > len {
-        return Ok(NONE);
+        return Ok(());
     }
     let h = read_tag_header(files, tag_at)?;
     let body_at = tag_at + TAG_HEADER_LEN as u64;
@@ -108,15 +107,14 @@ fn head_patch_points(
         || h.body_len > MAX_META_SCAN
         || body_at + u64::from(h.body_len) > len
     {
-        return Ok(NONE);
+        return Ok(());
     }
     let mut body = vec![0u8; h.body_len as usize];
     files.read_at(body_at, &mut body)?;
     let (d, f) = find_patch_points(&body);
-    Ok((
-        d.map(|at| body_at + at as u64),
-        f.map(|at| body_at + at as u64),
-    ))
+    e.duration_at = d.map(|at| body_at + at as u64);
+    e.filesize_at = f.map(|at| body_at + at as u64);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -20,14 +20,16 @@ pub(super) struct Piece {
     pub opened_ms: u64,
     /// The publisher's timestamp that lands at `time_shift` in the file.
     epoch: u32,
-    /// Where the new frames start in the file's time: 0, or just after the last tag of a
-    /// file being appended to.
+    /// Where the new frames start in the file's time: 0, or where the frames of a file
+    /// being appended to end.
     time_shift: u32,
     pub len: u64,
     duration_at: Option<u64>,
     filesize_at: Option<u64>,
-    /// The flags byte of the file header, when this piece wrote the header.
+    /// The flags byte of the file header, as written or found.
     header_flags: Option<u8>,
+    /// The media in the file: what this piece wrote, plus in append mode what the file
+    /// said it had.
     written_flags: u8,
     pub video_frames: u64,
     pub audio_frames: u64,
@@ -102,6 +104,8 @@ impl Piece {
         } else {
             let e = existing::inspect(files, head.existing_len)?;
             p.time_shift = e.end_ms;
+            p.header_flags = e.flags;
+            p.written_flags = e.flags.unwrap_or(0) & (FLAG_AUDIO | FLAG_VIDEO);
             p.duration_at = e.duration_at;
             p.filesize_at = e.filesize_at;
             p.base_end_ms = u64::from(e.end_ms);

@@ -759,3 +759,25 @@ fn end_of_sequence_is_neither_a_cut_nor_a_frame() {
     let f = frames(&parse_flv(r.files.file(0)).tags);
     assert_eq!(f, [(9, 0, 1000)]);
 }
+
+#[test]
+fn append_adds_to_the_header_flags() {
+    let mut c = conf(ALL);
+    c.append = true;
+    let mut r = Rig::new(c);
+    r.feed(Audio, 0, &aac_seq());
+    r.feed(Audio, 0, &aac(0));
+    r.feed(Audio, 23, &aac(23));
+    r.stop();
+    assert_eq!(parse_flv(r.files.file(0)).flags, 4);
+
+    let mut r2 = Rig::new(c);
+    r2.files = std::mem::take(&mut r.files);
+    r2.publish_head(0);
+    r2.av(0, 400, 25);
+    r2.stop();
+    let flv = parse_flv(r2.files.file(0));
+    assert_eq!(flv.flags, 5);
+    // Continues after the single audio step (23 + 23).
+    assert_eq!(frames(&flv.tags).get(2), Some(&(9, 46, 0)));
+}
