@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use crate::hub::FrameKind;
 use crate::media::flv::{audio_is_config, audio_is_sequence_header, video_is_sequence_header};
-use crate::media::metadata::{is_metadata, parse_metadata, strip_set_data_frame};
+use crate::media::metadata::{is_metadata, strip_set_data_frame};
 
 /// What one publisher frame turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +30,6 @@ pub(super) struct Latest {
     pub audio_channels: Option<Bytes>,
     video_seen: bool,
     audio_seen: bool,
-    meta_video: bool,
-    meta_audio: bool,
 }
 
 impl Latest {
@@ -64,22 +62,20 @@ impl Latest {
         if self.metadata.as_ref() == Some(&meta) {
             return Seen::Metadata { changed: false };
         }
-        if let Some(m) = parse_metadata(&meta) {
-            self.meta_video = m.video_codec_id.is_some();
-            self.meta_audio = m.audio_codec_id.is_some();
-        }
         self.metadata = Some(meta);
         Seen::Metadata { changed: true }
     }
 
-    /// Whether video frames are coming. Until they are, a recorder of audio and video cuts
-    /// on audio frames, so an audio-only stream is still recorded (as nginx-rtmp does).
+    /// Whether the stream has video. Until a video frame comes, a recorder of audio and
+    /// video cuts on audio frames, so an audio-only stream is still recorded (as
+    /// nginx-rtmp does). Metadata is not trusted for this: an encoder that declares a
+    /// video codec and sends none would otherwise never be recorded.
     pub(super) fn video_expected(&self) -> bool {
-        self.video_seen || self.meta_video
+        self.video_seen
     }
 
     pub(super) fn audio_expected(&self) -> bool {
-        self.audio_seen || self.meta_audio
+        self.audio_seen
     }
 }
 
@@ -96,7 +92,7 @@ mod tests {
             l.observe(FrameKind::Data, &meta),
             Seen::Metadata { changed: true }
         );
-        assert!(l.video_expected() && !l.audio_expected());
+        assert!(!l.video_expected() && !l.audio_expected());
         assert_eq!(l.metadata.as_ref().map(|m| m.len()), Some(meta.len() - 16));
         assert_eq!(
             l.observe(FrameKind::Data, &meta),
@@ -108,6 +104,7 @@ mod tests {
         let seq = Bytes::from_static(b"\x17\x00\x00\x00\x00\x01");
         assert_eq!(l.observe(FrameKind::Video, &seq), Seen::Media);
         assert_eq!(l.video_config, Some(seq));
+        assert!(l.video_expected());
         let aac = Bytes::from_static(b"\xaf\x00\x12\x10");
         l.observe(FrameKind::Audio, &aac);
         let channels = Bytes::from_static(b"\x94Opus\x00\x02");

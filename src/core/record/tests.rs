@@ -781,3 +781,15 @@ fn append_adds_to_the_header_flags() {
     // Continues after the single audio step (23 + 23).
     assert_eq!(frames(&flv.tags).get(2), Some(&(9, 46, 0)));
 }
+
+#[test]
+fn metadata_declaring_video_does_not_stop_an_audio_only_recording() {
+    let mut r = Rig::new(conf(ALL));
+    r.feed(Data, 0, &publisher_metadata(320.0));
+    r.feed(Audio, 0, &aac_seq());
+    for t in 0..10 {
+        r.feed(Audio, t * 23, &aac(t));
+    }
+    r.stop();
+    assert_eq!(frames(&parse_flv(r.files.file(0)).tags).len(), 10);
+}
