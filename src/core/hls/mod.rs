@@ -5,6 +5,9 @@
 //! playlists come out through the trait. Only H.264 and AAC (and MP3) go into MPEG-TS;
 //! other codecs are skipped.
 
+mod adts;
+mod annexb;
+mod tag;
 mod ts;
 
 
