@@ -7,7 +7,12 @@
 
 mod adts;
 mod annexb;
+mod audio;
+mod cleanup;
+mod naming;
+mod playlist;
 mod tag;
+mod timeline;
 mod ts;
 
 
