@@ -11,10 +11,17 @@ mod audio;
 mod cleanup;
 mod naming;
 mod playlist;
+mod stream;
 mod tag;
 mod timeline;
 mod ts;
 
+#[cfg(test)]
+mod random_tests;
+#[cfg(test)]
+mod tests;
+
+pub use stream::HlsStream;
 
 /// hls_fragment_naming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
