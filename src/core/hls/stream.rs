@@ -5,8 +5,9 @@
 //! (or, aligned, once stream time enters a new multiple of it); on audio frames when the
 //! stream has no H.264; forced at hls_max_fragment whatever the frame; and at a timestamp
 //! jump, which also marks a discontinuity. Differences, each for a reason given where it is
-//! done: buffered audio is flushed into the fragment being closed, not the next one; the PMT
-//! announces only the tracks that exist; DTS never goes backwards within a timeline.
+//! done: buffered audio is flushed into the fragment being closed, not the next one; key
+//! frames cut without waiting for audio; the PMT announces only the tracks that exist; DTS
+//! never goes backwards within a timeline; a forced cut is no discontinuity.
 
 use super::adts::{self, AdtsParams};
 use super::annexb::{self, AvcParams};
@@ -20,8 +21,9 @@ use super::ts::{pes, AudioFormat, Muxer, Tracks};
 use super::{HlsConf, HlsFiles, PlaylistType, Slicing};
 use crate::hub::FrameKind;
 
-/// A video frame's length when the next one's distance is unknown, and the most we
-/// believe a distance between two frames to be when we extend a final fragment by it.
+/// A video frame lasts until the next one, which is unknown when a fragment ends with it:
+/// the previous frame distance stands in, but a gap longer than this is a pause in the
+/// stream, not a frame length.
 const MAX_FRAME_MS: i64 = 1000;
 
 #[derive(Debug)]
@@ -60,6 +62,7 @@ pub struct HlsStream {
     /// Aligned slicing before the first fragment: the last frame seen in the current slot.
     aligned_ref: Option<i64>,
     last_video_ms: Option<i64>,
+    /// The latest distance between two video frames: the length given to the last one.
     video_gap_ms: i64,
     last_video_dts: Option<i64>,
     last_audio_pts: Option<i64>,
@@ -374,7 +377,11 @@ impl HlsStream {
         match self.open.as_ref() {
             Some(open) => {
                 let length = ms.saturating_sub(open.start_ms);
+                // A long GOP forced out at hls_max_fragment keeps its timeline, so unlike
+                // nginx-rtmp only a jump marks a discontinuity.
                 let force = jumped || length > max_fragment;
+                // nginx-rtmp also waits for buffered audio before cutting at a key frame,
+                // so a stream whose audio stops never cuts before hls_max_fragment; we don't.
                 let boundary = cut_ok
                     && (self.cut_soon
                         || match self.conf.slicing {

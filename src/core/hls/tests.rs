@@ -1142,3 +1142,20 @@ fn frames_before_sequence_headers_and_data_are_ignored() {
     s.finish(&mut files).unwrap();
     assert!(files.files.is_empty());
 }
+
+#[test]
+fn key_frames_cut_even_when_audio_stops() {
+    // nginx-rtmp waits for buffered audio before a key-frame cut; with audio gone after
+    // 2 s it would not cut until hls_max_fragment.
+    let mut frames = av(0, 20_000, 2000, true);
+    frames.retain(|f| f.kind == FrameKind::Video || f.ts < 2000);
+    let mut files = MemFiles::default();
+    let mut s = run(HlsConf::default(), "cam", &mut files, &frames);
+    s.finish(&mut files).unwrap();
+    let durations: Vec<u64> = last_playlist(&files, "cam")
+        .entries
+        .iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(durations, [6000, 6000, 6000, 2000]);
+}
