@@ -1,5 +1,5 @@
 //! nginx-conf/nginx.conf — the reference configuration users run, `worker_processes auto`,
-//! `error_log ... debug` and all — serves live streams and /stat. Only the ports, the prefix
+//! `error_log ... debug` and all — serves live streams, HLS, /stat and /control recording. Only the ports, the prefix
 //! paths and the log file differ from the file in the repository.
 use ngx_rtmp_tests::media::*;
 use ngx_rtmp_tests::proc::ChildGuard;
@@ -13,6 +13,12 @@ fn the_reference_config_streams_and_reports() {
     let dir = temp_dir("reference");
     for d in ["logs", "streams", "recordings", "html"] {
         fs::create_dir_all(dir.join(d)).unwrap();
+        // The worker user writes HLS fragments and recordings here.
+        fs::set_permissions(
+            dir.join(d),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
     }
     let (rtmp, http) = (free_port(), free_port());
     let conf = fs::read_to_string(repo_root().join("nginx-conf/nginx.conf")).unwrap();
@@ -54,7 +60,7 @@ fn the_reference_config_streams_and_reports() {
     );
 
     let url = format!("rtmp://127.0.0.1:{rtmp}/live/ref");
-    let publisher = publish_ffmpeg(&url, 8);
+    let publisher = publish_ffmpeg(&url, 30);
     std::thread::sleep(Duration::from_secs(2));
     let t0 = Instant::now();
     let player = play_count_frames(&url, 3.0);
@@ -78,7 +84,36 @@ fn the_reference_config_streams_and_reports() {
         xml.contains("<name>ref</name>"),
         "/stat does not show the stream: {xml}"
     );
-    let _ = publisher.wait_bounded(Duration::from_secs(30));
+    // hls on (server level) writes the stream's playlist and fragments into streams/.
+    let playlist = dir.join("streams/ref.m3u8");
+    let hls = wait_for(Duration::from_secs(10), || {
+        fs::read_to_string(&playlist)
+            .ok()
+            .filter(|t| t.contains("#EXTINF"))
+    });
+    assert!(hls.is_some(), "no HLS playlist at {}", playlist.display());
+    // recorder rec1 is `record manual`: /control starts and stops it.
+    let control = |what: &str| {
+        http_get(
+            &format!("http://127.0.0.1:{http}/control/record/{what}?app=live&name=ref&rec=rec1"),
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    };
+    let (status, path) = control("start");
+    assert_eq!(status, 200, "record/start: {path}");
+    assert!(
+        path.starts_with(&format!("{}/recordings/ref-", dir.display())) && path.ends_with(".flv"),
+        "record/start answered {path}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(control("stop"), (200, path.clone()));
+    std::thread::sleep(Duration::from_millis(300));
+    let rec = check_file(std::path::Path::new(&path));
+    eprintln!("recording: {rec:?}");
+    assert_eq!(rec.video_codec.as_deref(), Some("h264"));
+    assert!(rec.decode_errors.is_empty(), "{}", rec.decode_errors);
+    drop(publisher);
     assert!(master.is_running(), "the nginx master exited");
     let t1 = Instant::now();
     master.signal(libc::SIGQUIT);

@@ -19,13 +19,13 @@ fn inactive_warnings(ng: &Nginx) -> Vec<String> {
         .collect()
 }
 
-/// `hls on; hls_path ...; push ...;` start nginx with exactly one `[warn]` line that names
-/// all three directives as accepted but not active.
+/// `push ...; on_publish ...;` start nginx with exactly one `[warn]` line that names both
+/// directives as accepted but not active.
 #[test]
 fn warns_once_about_inactive_directives() {
     let ng = Nginx::start(&simple_rtmp(
         "live",
-        "live on;\nhls on;\nhls_path {tmp}/hls;\npush rtmp://127.0.0.1/other;",
+        "live on;\npush rtmp://127.0.0.1/other;\non_publish http://127.0.0.1/auth;",
     ));
     let warns = inactive_warnings(&ng);
     eprintln!("warnings: {:#?}", warns);
@@ -46,7 +46,7 @@ fn warns_once_about_inactive_directives() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    for d in ["hls", "hls_path", "push"] {
+    for d in ["push", "on_publish"] {
         assert!(
             listed.iter().any(|x| x == d),
             "the warning does not name `{}`: {}",

@@ -6,6 +6,7 @@
 
 pub mod accesslog;
 pub mod config;
+pub mod control;
 pub mod hls;
 pub mod hub;
 pub mod media;

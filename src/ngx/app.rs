@@ -2,12 +2,14 @@
 //! and play a live stream, subject to `allow`/`deny` and the live settings.
 use super::conf::RtmpConfCtx;
 use super::conn::{
-    close_after_flush, move_session_output, start_ping, wake, watch_idle_publisher, Conn, Role,
+    close_after_flush, move_session_output, send_notices, start_ping, wake, watch_idle_publisher,
+    Conn, Role,
 };
 use super::ffi::log;
 use super::ngx_rtmp_access_module::access_allows;
 use super::ngx_rtmp_core_module::core_srv_conf;
 use super::ngx_rtmp_live_module::live_conf;
+use super::storage::Sinks;
 use super::worker::with_hub;
 use nginx_sys::ngx_msec_t;
 use nginx_sys::{NGX_LOG_ERR, NGX_LOG_INFO};
@@ -104,7 +106,7 @@ fn admit<'a>(
         );
         return Err(Refusal::Closed);
     }
-    if conn.role != Role::Idle {
+    if conn.role != Role::Idle || conn.sinks.is_some() {
         leave(conn);
     }
     Ok(ctx)
@@ -124,10 +126,13 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
             return true;
         }
     };
+    conn.stream_id = req.stream_id;
     let live = live_conf(ctx);
     if !live.live.unwrap_or(false) {
-        // As nginx-rtmp: without `live on` a publish is accepted and goes nowhere live.
+        // As nginx-rtmp: without `live on` a publish is accepted and goes nowhere live, but
+        // it is still recorded and segmented.
         conn.session.accept_publish(req.stream_id);
+        conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
         return true;
     }
     let key = stream_key(conn, &req.name);
@@ -142,6 +147,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
             );
             conn.role = Role::Publishing(key);
             conn.session.accept_publish(req.stream_id);
+            conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
             watch_idle_publisher(conn, live.drop_idle_publisher.unwrap_or(0) as ngx_msec_t);
         }
         Err(_) => {
@@ -174,6 +180,7 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
             return true;
         }
     };
+    conn.stream_id = req.stream_id;
     let live = live_conf(ctx);
     let key = stream_key(conn, &req.name);
     let idle_streams = live.idle_streams.unwrap_or(true);
@@ -217,8 +224,43 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
     }
 }
 
+/// The control API's redirect: the session publishes or plays `newname` instead, as if it had
+/// asked for it (every check applies). None if it was doing neither; Some(false) when the
+/// session is to be closed (refused).
+pub fn redirect(conn: &mut Conn, newname: &str) -> Option<bool> {
+    let stream_id = conn.stream_id;
+    Some(match conn.role.clone() {
+        Role::Publishing(_) => on_publish(
+            conn,
+            PublishRequest {
+                stream_id,
+                name: newname.to_string(),
+                args: String::new(),
+                kind: "live".into(),
+            },
+        ),
+        Role::Playing(_) => on_play(
+            conn,
+            PlayRequest {
+                stream_id,
+                name: newname.to_string(),
+                args: String::new(),
+                start: -2.0,
+                duration: -1.0,
+                reset: false,
+            },
+        ),
+        Role::Idle => return None,
+    })
+}
+
 /// Ends whatever the session was doing in the hub (closeStream, deleteStream, disconnect).
 pub fn leave(conn: &mut Conn) {
+    if let Some(mut sinks) = conn.sinks.take() {
+        let mut notices = Vec::new();
+        sinks.finish(clog(conn), &mut notices);
+        send_notices(conn, notices);
+    }
     match std::mem::replace(&mut conn.role, Role::Idle) {
         Role::Publishing(key) => {
             log(

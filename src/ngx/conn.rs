@@ -6,6 +6,7 @@ use super::conf::RtmpConfCtx;
 use super::ffi::log;
 use super::ngx_rtmp_core_module::{core_srv_conf, CoreSrvConf};
 use super::ngx_rtmp_log_module as access_log;
+use super::storage::{Notice, Sinks};
 use super::worker::{self, next_session_id, with_hub, with_scratch};
 use bytes::Bytes;
 use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO};
@@ -33,6 +34,8 @@ pub struct Conn {
     pub outbox: SharedOutbox,
     pub app: Option<App>,
     pub role: Role,
+    /// The message stream the session publishes or plays on.
+    pub stream_id: u32,
     ping: ngx_event_t,
     timeout: ngx_msec_t,
     ping_interval: ngx_msec_t,
@@ -45,6 +48,8 @@ pub struct Conn {
     pub last_media: ngx_msec_t,
     pub started: ngx_msec_t,
     pub log_entry: access_log::Entry,
+    /// Recorders and HLS of the stream this session publishes.
+    pub sinks: Option<Box<Sinks>>,
     closing: bool,
 }
 
@@ -127,6 +132,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             outbox: Outbox::shared(0, OutboxLimits::default()),
             app: None,
             role: Role::Idle,
+            stream_id: 0,
             ping: std::mem::zeroed(),
             timeout: cscf.timeout.unwrap_or(60_000) as ngx_msec_t,
             ping_interval: cscf.ping.unwrap_or(60_000) as ngx_msec_t,
@@ -137,6 +143,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             last_media: now(),
             started: now(),
             log_entry: access_log::Entry::default(),
+            sinks: None,
             closing: false,
         });
         let conn = Box::into_raw(conn);
@@ -377,11 +384,31 @@ pub fn watch_idle_publisher(conn: &mut Conn, limit: ngx_msec_t) {
 }
 
 fn media(conn: &mut Conn, kind: FrameKind, timestamp: u32, payload: Bytes) -> bool {
+    if let Some(sinks) = &mut conn.sinks {
+        let mut notices = Vec::new();
+        // SAFETY: conn.c is the live connection the frame came from.
+        sinks.frame(
+            unsafe { (*conn.c).log },
+            kind,
+            timestamp,
+            &payload,
+            &mut notices,
+        );
+        send_notices(conn, notices);
+    }
     if let Role::Publishing(key) = &conn.role {
         conn.last_media = now();
         with_hub(|hub| hub.frame(key, kind, timestamp, payload, &mut wake));
     }
     true
+}
+
+/// Tells the publisher what its recorders did (`record_notify`).
+pub fn send_notices(conn: &mut Conn, notices: Vec<Notice>) {
+    for n in notices {
+        conn.session
+            .send_status(n.stream_id, n.level, n.code, &n.description);
+    }
 }
 
 /// Queues the session's own output (handshake, control, commands) before anything the hub
@@ -391,6 +418,13 @@ pub fn move_session_output(conn: &mut Conn) {
     while let Some(b) = conn.session.take_output() {
         o.push_control(b);
     }
+}
+
+/// Queues the session's output and schedules a write: for actions that come from outside
+/// the connection's own handlers (the control API).
+pub fn flush_later(conn: &mut Conn) {
+    move_session_output(conn);
+    wake(conn as *mut Conn as usize);
 }
 
 /// The hub's wake-up: schedule a write on the player's connection.

@@ -98,3 +98,18 @@ pub fn catch<T>(what: &str, fallback: T, f: impl FnOnce() -> T) -> T {
         }
     }
 }
+
+/// A path from the configuration made absolute against nginx's prefix (`-p`), as nginx does
+/// for its own file directives, so it does not depend on the directory nginx started in.
+pub fn conf_full_path(cf: *mut ngx_conf_t, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    // SAFETY: cf->cycle is the cycle being configured; its prefix is set before parsing.
+    let prefix = unsafe { ngx_str(&(*(*cf).cycle).prefix) };
+    if prefix.is_empty() || prefix.ends_with('/') {
+        format!("{prefix}{path}")
+    } else {
+        format!("{prefix}/{path}")
+    }
+}

@@ -4,6 +4,7 @@
 use super::ngx_rtmp::ngx_rtmp_module;
 use super::ngx_rtmp_access_module::ngx_rtmp_access_module;
 use super::ngx_rtmp_auto_push_module::ngx_rtmp_auto_push_module;
+use super::ngx_rtmp_control_module::ngx_rtmp_control_module;
 use super::ngx_rtmp_core_module::ngx_rtmp_core_module;
 use super::ngx_rtmp_exec_module::ngx_rtmp_exec_module;
 use super::ngx_rtmp_hls_module::ngx_rtmp_hls_module;
@@ -12,7 +13,7 @@ use super::ngx_rtmp_log_module::ngx_rtmp_log_module;
 use super::ngx_rtmp_notify_module::ngx_rtmp_notify_module;
 use super::ngx_rtmp_record_module::ngx_rtmp_record_module;
 use super::ngx_rtmp_relay_module::ngx_rtmp_relay_module;
-use super::ngx_rtmp_stat_module::{ngx_rtmp_control_module, ngx_rtmp_stat_module};
+use super::ngx_rtmp_stat_module::ngx_rtmp_stat_module;
 use nginx_sys::ngx_module_t;
 use std::ffi::c_char;
 use std::ptr::{addr_of, null};

@@ -36,6 +36,7 @@ unsafe extern "C" fn ngx_rtmp_init_process(
         nginx_sys::NGX_OK as nginx_sys::ngx_int_t,
         || {
             super::stat::start(cycle);
+            super::control::start(cycle);
             nginx_sys::NGX_OK as nginx_sys::ngx_int_t
         },
     )

@@ -1,10 +1,10 @@
-//! `hls*`: parsed, checked and kept with nginx-rtmp-module's syntax; the segmenter comes
-//! with the storage release.
+//! `hls*` with nginx-rtmp-module's syntax. The segmenter runs per published stream (see
+//! storage/); fragment encryption (`hls_keys` and friends) is parsed and comes later.
 use super::conf::{
-    app_conf_ctx, directive, later, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx,
-    APP_CONF_OFFSET, RTMP_MSA,
+    app_conf_ctx, conf_at, directive, later_set, rtmp_module, set, Conf, Directive, RtmpConfCtx,
+    RtmpModuleCtx, APP_CONF_OFFSET, RTMP_MSA,
 };
-use super::values::{flag, msec, number, one_of, size, string};
+use super::values::{flag, msec, number, one_of, path, size, string};
 use nginx_sys::{
     ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1,
 };
@@ -75,15 +75,10 @@ impl Conf for HlsAppConf {
 
 fn set_hls(c: &mut HlsAppConf, d: &Directive) -> Result<(), String> {
     let on = flag(d)?;
-    if on {
-        later(&mut c.hls, d, on)
-    } else {
-        d.set_once(&mut c.hls, on)
-    }
+    d.set_once(&mut c.hls, on)
 }
 
 fn set_variant(c: &mut HlsAppConf, d: &Directive) -> Result<(), String> {
-    super::deferred::note(&d.name);
     c.variants.push(d.values.clone());
     Ok(())
 }
@@ -94,68 +89,50 @@ const F: ngx_uint_t = RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t;
 
 static mut NGX_RTMP_HLS_COMMANDS: [ngx_command_t; 23] = [
     directive!("hls", F, APP_CONF_OFFSET, H, set_hls),
-    directive!(
-        "hls_path",
-        T1,
-        APP_CONF_OFFSET,
-        H,
-        later_set!(H, path, string)
-    ),
+    directive!("hls_path", T1, APP_CONF_OFFSET, H, set!(H, path, path)),
     directive!(
         "hls_fragment",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, fragment, msec)
+        set!(H, fragment, msec)
     ),
     directive!(
         "hls_max_fragment",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, max_fragment, msec)
+        set!(H, max_fragment, msec)
     ),
     directive!(
         "hls_playlist_length",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, playlist_length, msec)
+        set!(H, playlist_length, msec)
     ),
     directive!(
         "hls_muxdelay",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, muxdelay, msec)
+        set!(H, muxdelay, msec)
     ),
-    directive!(
-        "hls_sync",
-        T1,
-        APP_CONF_OFFSET,
-        H,
-        later_set!(H, sync, msec)
-    ),
+    directive!("hls_sync", T1, APP_CONF_OFFSET, H, set!(H, sync, msec)),
     directive!(
         "hls_continuous",
         F,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, continuous, flag)
+        set!(H, continuous, flag)
     ),
-    directive!(
-        "hls_nested",
-        F,
-        APP_CONF_OFFSET,
-        H,
-        later_set!(H, nested, flag)
-    ),
+    directive!("hls_nested", F, APP_CONF_OFFSET, H, set!(H, nested, flag)),
     directive!(
         "hls_fragment_naming",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, fragment_naming, |d| one_of(
+        set!(H, fragment_naming, |d| one_of(
             d,
             &["sequential", "timestamp", "system"]
         ))
@@ -165,43 +142,37 @@ static mut NGX_RTMP_HLS_COMMANDS: [ngx_command_t; 23] = [
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, fragment_naming_granularity, number)
+        set!(H, fragment_naming_granularity, number)
     ),
     directive!(
         "hls_fragment_slicing",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, fragment_slicing, |d| one_of(d, &["plain", "aligned"]))
+        set!(H, fragment_slicing, |d| one_of(d, &["plain", "aligned"]))
     ),
     directive!(
         "hls_type",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, playlist_type, |d| one_of(d, &["live", "event"]))
+        set!(H, playlist_type, |d| one_of(d, &["live", "event"]))
     ),
     directive!(
         "hls_max_audio_delay",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, max_audio_delay, msec)
+        set!(H, max_audio_delay, msec)
     ),
     directive!(
         "hls_audio_buffer_size",
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, audio_buffer_size, size)
+        set!(H, audio_buffer_size, size)
     ),
-    directive!(
-        "hls_cleanup",
-        F,
-        APP_CONF_OFFSET,
-        H,
-        later_set!(H, cleanup, flag)
-    ),
+    directive!("hls_cleanup", F, APP_CONF_OFFSET, H, set!(H, cleanup, flag)),
     directive!(
         "hls_variant",
         RTMP_MSA | NGX_CONF_1MORE as ngx_uint_t,
@@ -214,7 +185,7 @@ static mut NGX_RTMP_HLS_COMMANDS: [ngx_command_t; 23] = [
         T1,
         APP_CONF_OFFSET,
         H,
-        later_set!(H, base_url, string)
+        set!(H, base_url, string)
     ),
     directive!("hls_keys", F, APP_CONF_OFFSET, H, later_set!(H, keys, flag)),
     directive!(
@@ -246,3 +217,14 @@ static NGX_RTMP_HLS_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(HlsAppConf);
 #[no_mangle]
 pub static mut ngx_rtmp_hls_module: ngx_module_t =
     rtmp_module!(NGX_RTMP_HLS_MODULE_CTX, NGX_RTMP_HLS_COMMANDS);
+
+pub fn hls_conf(ctx: &RtmpConfCtx) -> &HlsAppConf {
+    // SAFETY: ctx is an application context of the running cycle, made with this module's
+    // create_app_conf at index ctx_index.
+    unsafe {
+        conf_at(
+            ctx.app_conf,
+            (*std::ptr::addr_of_mut!(ngx_rtmp_hls_module)).ctx_index,
+        )
+    }
+}

@@ -1,13 +1,14 @@
-//! `record*` and `recorder NAME {}`: parsed, checked and kept with nginx-rtmp-module's syntax;
-//! the FLV recorder comes with the storage release.
+//! `record*` and `recorder NAME {}` with nginx-rtmp-module's syntax: each application has an
+//! implicit recorder (its own `record*` settings) and any number of named ones; the recorders
+//! themselves run per published stream (see sinks.rs).
 use super::conf::{
-    app_conf_ctx, command, directive, later, later_set, rtmp_module, Conf, Directive, RtmpConfCtx,
+    app_conf_ctx, command, conf_at, directive, rtmp_module, set, Conf, Directive, RtmpConfCtx,
     RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MSA, RTMP_REC_CONF,
 };
 use super::ffi::{conf_args, conf_emerg, conf_warn, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::ngx_rtmp::{new_level, parse_block};
 use super::ngx_rtmp_core_module::core_main_conf;
-use super::values::{flag, msec, number, size, string};
+use super::values::{flag, msec, number, path, size, string};
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_BLOCK,
     NGX_CONF_FLAG, NGX_CONF_TAKE1,
@@ -27,8 +28,8 @@ pub struct RecordAppConf {
     pub max_frames: Option<u64>,
     pub interval: Option<u64>,
     pub notify: Option<bool>,
-    /// `recorder` blocks of this application, by name.
-    pub recorders: Vec<String>,
+    /// `recorder` blocks of this application: name and conf context.
+    pub recorders: Vec<(String, *mut RtmpConfCtx)>,
 }
 
 impl Conf for RecordAppConf {
@@ -57,11 +58,7 @@ fn set_record(c: &mut RecordAppConf, d: &Directive) -> Result<(), String> {
     for w in warnings {
         conf_warn(d.cf, &w);
     }
-    if flags == RECORD_OFF {
-        d.set_once(&mut c.flags, flags)
-    } else {
-        later(&mut c.flags, d, flags)
-    }
+    d.set_once(&mut c.flags, flags)
 }
 
 unsafe extern "C" fn ngx_rtmp_record_recorder(
@@ -82,7 +79,7 @@ unsafe extern "C" fn ngx_rtmp_record_recorder(
                     (*cf).ctx as *mut RtmpConfCtx,
                 )
             };
-            if racf.recorders.contains(&name) {
+            if racf.recorders.iter().any(|(n, _)| *n == name) {
                 conf_emerg(cf, &format!("duplicate recorder \"{name}\""));
                 return NGX_CONF_ERROR;
             }
@@ -90,12 +87,11 @@ unsafe extern "C" fn ngx_rtmp_record_recorder(
             let Some(ctx) = new_level(cf, Some(unsafe { &*parent }), (false, false)) else {
                 return NGX_CONF_ERROR;
             };
-            racf.recorders.push(name);
+            racf.recorders.push((name, ctx));
             // SAFETY: as above; the main conf belongs to the core module.
             unsafe { core_main_conf(&*parent) }
                 .nested
                 .push((parent, ctx));
-            super::deferred::note("recorder");
             if !parse_block(cf, ctx, RTMP_REC_CONF) {
                 return NGX_CONF_ERROR;
             }
@@ -123,68 +119,56 @@ static mut NGX_RTMP_RECORD_COMMANDS: [ngx_command_t; 12] = [
         R,
         set_record
     ),
-    directive!(
-        "record_path",
-        R1,
-        APP_CONF_OFFSET,
-        R,
-        later_set!(R, path, string)
-    ),
+    directive!("record_path", R1, APP_CONF_OFFSET, R, set!(R, path, path)),
     directive!(
         "record_suffix",
         R1,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, suffix, string)
+        set!(R, suffix, string)
     ),
     directive!(
         "record_unique",
         RF,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, unique, flag)
+        set!(R, unique, flag)
     ),
     directive!(
         "record_append",
         RF,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, append, flag)
+        set!(R, append, flag)
     ),
-    directive!(
-        "record_lock",
-        RF,
-        APP_CONF_OFFSET,
-        R,
-        later_set!(R, lock, flag)
-    ),
+    directive!("record_lock", RF, APP_CONF_OFFSET, R, set!(R, lock, flag)),
     directive!(
         "record_max_size",
         R1,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, max_size, size)
+        set!(R, max_size, size)
     ),
     directive!(
         "record_max_frames",
         R1,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, max_frames, number)
+        set!(R, max_frames, number)
     ),
     directive!(
         "record_interval",
         R1,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, interval, msec)
+        set!(R, interval, msec)
     ),
     directive!(
         "record_notify",
         RF,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, notify, flag)
+        set!(R, notify, flag)
     ),
     ngx_command_t::empty(),
 ];
@@ -194,3 +178,27 @@ static NGX_RTMP_RECORD_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(RecordAppConf);
 #[no_mangle]
 pub static mut ngx_rtmp_record_module: ngx_module_t =
     rtmp_module!(NGX_RTMP_RECORD_MODULE_CTX, NGX_RTMP_RECORD_COMMANDS);
+
+/// The recorders of an application: the implicit one (id "") and the named blocks, each
+/// with its merged settings. Recorders that record nothing are left out.
+pub fn recorders(ctx: &RtmpConfCtx) -> Vec<(String, &RecordAppConf)> {
+    let own = record_conf(ctx);
+    let mut all = vec![(String::new(), own)];
+    for (name, rec) in &own.recorders {
+        // SAFETY: recorder contexts were made by new_level and live as long as the cycle.
+        all.push((name.clone(), record_conf(unsafe { &**rec })));
+    }
+    all.retain(|(_, c)| c.flags.unwrap_or(RECORD_OFF) & !RECORD_OFF != 0);
+    all
+}
+
+fn record_conf(ctx: &RtmpConfCtx) -> &RecordAppConf {
+    // SAFETY: ctx is an application or recorder context of the running cycle, made with this
+    // module's create_app_conf at index ctx_index.
+    unsafe {
+        conf_at(
+            ctx.app_conf,
+            (*std::ptr::addr_of_mut!(ngx_rtmp_record_module)).ctx_index,
+        )
+    }
+}

@@ -1,8 +1,6 @@
-//! http side: `rtmp_stat` (the `/stat` page, XML or JSON, merged across every worker through
-//! the stat zone), `rtmp_stat_stylesheet`, and `rtmp_control` (parsed and checked with the C
-//! module's syntax; the control API comes later).
+//! http side of `/stat`: `rtmp_stat` (the page, XML or JSON, merged across every worker
+//! through the stat zone) and `rtmp_stat_stylesheet`.
 use super::conf::command;
-use super::deferred;
 use super::ffi::{conf_args, conf_emerg, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::stat::{zone, STALE_MS};
 use nginx_sys::{
@@ -18,7 +16,7 @@ use ngx_rtmp_core::stat::xml::{parse_stat_mask, render_xml, XmlInfo, STAT_ALL};
 use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of_mut, null_mut};
 
-const HTTP_ANY: ngx_uint_t =
+pub const HTTP_ANY: ngx_uint_t =
     (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
 
 #[derive(Default)]
@@ -57,7 +55,7 @@ unsafe extern "C" fn merge_loc_conf(
 }
 
 /// Checks the words of `rtmp_stat` / `rtmp_control` against the C module's.
-fn check_words(cf: *mut ngx_conf_t, allowed: &[&str]) -> Result<Vec<String>, ()> {
+pub fn check_words(cf: *mut ngx_conf_t, allowed: &[&str]) -> Result<Vec<String>, ()> {
     let args = conf_args(cf);
     for w in &args[1..] {
         if !allowed.contains(&w.as_str()) {
@@ -106,20 +104,6 @@ unsafe extern "C" fn set_stylesheet(
             return NGX_CONF_ERROR;
         }
         c.stylesheet = args.get(1).cloned();
-        NGX_CONF_OK
-    })
-}
-
-unsafe extern "C" fn set_control(
-    cf: *mut ngx_conf_t,
-    _cmd: *mut ngx_command_t,
-    _conf: *mut c_void,
-) -> *mut c_char {
-    super::ffi::catch("rtmp_control", NGX_CONF_ERROR, || {
-        if check_words(cf, &["all", "record", "drop", "redirect"]).is_err() {
-            return NGX_CONF_ERROR;
-        }
-        deferred::note("rtmp_control");
         NGX_CONF_OK
     })
 }
@@ -185,34 +169,7 @@ unsafe fn stat_response(r: *mut ngx_http_request_t) -> ngx_int_t {
         } else {
             (render_xml(&snapshot, &info), "text/xml")
         };
-        let h = &mut (*r).headers_out;
-        h.status = nginx_sys::NGX_HTTP_OK as ngx_uint_t;
-        h.content_type_len = ctype.len();
-        h.content_type = nginx_sys::ngx_str_t {
-            len: ctype.len(),
-            data: ctype.as_ptr() as *mut u8,
-        };
-        h.content_length_n = body.len() as i64;
-        let rc = nginx_sys::ngx_http_send_header(r);
-        if rc == nginx_sys::NGX_ERROR as ngx_int_t
-            || rc > nginx_sys::NGX_OK as ngx_int_t
-            || (*r).header_only() != 0
-        {
-            return rc;
-        }
-        let b = nginx_sys::ngx_create_temp_buf((*r).pool, body.len().max(1));
-        if b.is_null() {
-            return nginx_sys::NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
-        }
-        std::ptr::copy_nonoverlapping(body.as_ptr(), (*b).pos, body.len());
-        (*b).last = (*b).pos.add(body.len());
-        (*b).set_last_buf(1);
-        (*b).set_last_in_chain(1);
-        let mut out = nginx_sys::ngx_chain_t {
-            buf: b,
-            next: null_mut(),
-        };
-        nginx_sys::ngx_http_output_filter(r, &mut out)
+        super::http_reply::send_body(r, 200, ctype, body.as_bytes())
     }
 }
 
@@ -236,16 +193,6 @@ static mut NGX_RTMP_STAT_COMMANDS: [ngx_command_t; 3] = [
     ngx_command_t::empty(),
 ];
 
-static mut NGX_RTMP_CONTROL_COMMANDS: [ngx_command_t; 2] = [
-    command!(
-        "rtmp_control",
-        HTTP_ANY | NGX_CONF_1MORE as ngx_uint_t,
-        set_control,
-        0
-    ),
-    ngx_command_t::empty(),
-];
-
 static NGX_RTMP_STAT_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     preconfiguration: None,
     postconfiguration: None,
@@ -257,29 +204,10 @@ static NGX_RTMP_STAT_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     merge_loc_conf: Some(merge_loc_conf),
 };
 
-static NGX_RTMP_CONTROL_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
-    preconfiguration: None,
-    postconfiguration: None,
-    create_main_conf: None,
-    init_main_conf: None,
-    create_srv_conf: None,
-    merge_srv_conf: None,
-    create_loc_conf: None,
-    merge_loc_conf: None,
-};
-
 #[no_mangle]
 pub static mut ngx_rtmp_stat_module: ngx_module_t = ngx_module_t {
     ctx: &NGX_RTMP_STAT_MODULE_CTX as *const ngx_http_module_t as *mut c_void,
     commands: addr_of_mut!(NGX_RTMP_STAT_COMMANDS) as *mut ngx_command_t,
-    type_: NGX_HTTP_MODULE as ngx_uint_t,
-    ..ngx_module_t::default()
-};
-
-#[no_mangle]
-pub static mut ngx_rtmp_control_module: ngx_module_t = ngx_module_t {
-    ctx: &NGX_RTMP_CONTROL_MODULE_CTX as *const ngx_http_module_t as *mut c_void,
-    commands: addr_of_mut!(NGX_RTMP_CONTROL_COMMANDS) as *mut ngx_command_t,
     type_: NGX_HTTP_MODULE as ngx_uint_t,
     ..ngx_module_t::default()
 };

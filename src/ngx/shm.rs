@@ -1,5 +1,6 @@
 //! The stat zone: shared memory where every worker (old workers draining after a reload too)
 //! keeps its latest snapshot, so whichever worker answers `/stat` shows the whole server.
+//! The control mailbox (mailbox.rs) follows the slots in the same region.
 //!
 //! The region lives in the zone's slab pool (nginx's own allocator heads every zone). Layout:
 //! a header, then `nslots` slots of `SLOT_HEAD + slot_size` bytes. A worker claims a
@@ -7,6 +8,7 @@
 //! seqlock (`seq` odd while writing). Readers copy a slot and keep it only if `seq` was even
 //! and unchanged; they skip slots not updated recently (a crashed worker's).
 use super::ffi::pool_str;
+use super::mailbox::{mailbox_size, Mailbox};
 use nginx_sys::{ngx_conf_t, ngx_int_t, ngx_shm_zone_t};
 use std::ffi::c_void;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
@@ -33,8 +35,13 @@ struct SlotHead {
     updated_ms: AtomicU64,
 }
 
-fn region_size(nslots: usize) -> usize {
+fn slots_size(nslots: usize) -> usize {
     HEADER + nslots * (SLOT_HEAD + SLOT_SIZE)
+}
+
+/// The stat slots, then the control mailbox.
+fn region_size(nslots: usize) -> usize {
+    slots_size(nslots) + mailbox_size(nslots)
 }
 
 /// Adds the zone to the configuration; nginx creates (or on reload keeps) it.
@@ -134,6 +141,23 @@ impl StatZone {
                 slot_size,
             })
         }
+    }
+
+    /// The control mailbox that follows the slots.
+    pub fn mailbox(&self) -> Mailbox {
+        // SAFETY: the region was allocated with room for the mailbox after the slots
+        // (region_size), zeroed at creation, and lives as long as the zone.
+        unsafe { Mailbox::new(self.base.add(slots_size(self.nslots)), self.nslots) }
+    }
+
+    /// Pids of the workers whose slots were refreshed within `max_age_ms`.
+    pub fn live_pids(&self, now_ms: u64, max_age_ms: u64) -> Vec<u32> {
+        (0..self.nslots)
+            .map(|i| self.head(i))
+            .filter(|h| now_ms.saturating_sub(h.updated_ms.load(Ordering::Relaxed)) <= max_age_ms)
+            .map(|h| h.owner.load(Ordering::Acquire))
+            .filter(|&pid| pid != 0)
+            .collect()
     }
 
     fn head(&self, i: usize) -> &SlotHead {

@@ -71,25 +71,8 @@ pub fn start(cycle: *mut ngx_cycle_t) {
     if rtmp_ctx().is_none() {
         return;
     }
-    // One event per worker process, alive as long as the process.
-    let ev: &'static mut ngx_event_t = Box::leak(Box::new(
-        // SAFETY: an all-zero ngx_event_t is nginx's own starting state (ngx_pcalloc).
-        unsafe { std::mem::zeroed::<ngx_event_t>() },
-    ));
-    ev.handler = Some(tick);
-    // nginx's timer code names an event by its connection's fd (debug log): a timer that
-    // belongs to no connection points at a placeholder, as nginx's own standalone timers do.
-    let placeholder: &'static mut nginx_sys::ngx_connection_t = Box::leak(Box::new(
-        // SAFETY: an all-zero ngx_connection_t is a valid placeholder; only fd is read.
-        unsafe { std::mem::zeroed::<nginx_sys::ngx_connection_t>() },
-    ));
-    placeholder.fd = -1;
-    ev.data = placeholder as *mut nginx_sys::ngx_connection_t as *mut std::ffi::c_void;
     // SAFETY: cycle is the worker's cycle; its log outlives the event.
-    ev.log = unsafe { (*cycle).log };
-    // The worker need not wait for this timer when it shuts down.
-    ev.set_cancelable(1);
-    let ev = ev as *mut ngx_event_t;
+    let ev = super::timer::worker_timer(unsafe { (*cycle).log }, Some(tick));
     TIMER.with(|t| t.set(ev));
     publish();
     // SAFETY: ev is a leaked, live event.

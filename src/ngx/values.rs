@@ -54,3 +54,11 @@ pub fn http_url(d: &Directive) -> Result<String, String> {
     }
     Ok(v.to_string())
 }
+
+/// A directory or file path, absolute against nginx's prefix.
+pub fn path(d: &Directive) -> Result<String, String> {
+    if d.value().is_empty() {
+        return Err(format!("empty path in \"{}\" directive", d.name));
+    }
+    Ok(super::ffi::conf_full_path(d.cf, d.value()))
+}

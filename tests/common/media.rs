@@ -286,3 +286,66 @@ pub fn spawn_gst_record(url: &str, num_buffers: u32, out: &Path) -> ChildGuard {
         .arg(format!("location={}", out.display()));
     ChildGuard::spawn(c)
 }
+
+/// What ffprobe and a strict ffmpeg decode say about one media file.
+#[derive(Debug, Clone, Default)]
+pub struct FileCheck {
+    pub duration: f64,
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub video_frames: u64,
+    pub audio_frames: u64,
+    /// Whether the first video packet in the file is a keyframe.
+    pub starts_with_keyframe: bool,
+    /// `ffmpeg -v error -i FILE -f null -` stderr: empty for a clean decode.
+    pub decode_errors: String,
+}
+
+pub fn check_file(path: &Path) -> FileCheck {
+    let mut r = FileCheck::default();
+    for s in probe_file(path).0 {
+        match s.codec_type.as_str() {
+            "video" => {
+                r.video_codec = Some(s.codec_name);
+                r.video_frames = s.frames;
+            }
+            "audio" => {
+                r.audio_codec = Some(s.codec_name);
+                r.audio_frames = s.frames;
+            }
+            _ => {}
+        }
+    }
+    let mut c = Command::new("ffprobe");
+    c.args([
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+    ])
+    .arg(path);
+    let out = run_bounded(c, Duration::from_secs(30));
+    r.duration = out.stdout.trim().parse().unwrap_or(0.0);
+    let mut c = Command::new("ffprobe");
+    c.args([
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-read_intervals",
+        "%+#1",
+    ])
+    .args(["-show_entries", "packet=flags", "-of", "csv=p=0"])
+    .arg(path);
+    let out = run_bounded(c, Duration::from_secs(30));
+    r.starts_with_keyframe = out.stdout.trim_start().starts_with('K');
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-hide_banner", "-nostats", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"]);
+    let out = run_bounded(c, Duration::from_secs(60));
+    r.decode_errors = out.stderr.trim().to_string();
+    r
+}

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod cdp;
 pub mod media;
 pub mod proc;
 pub mod rtmp;
@@ -157,6 +158,9 @@ impl Nginx {
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let dir = temp_dir("nginx");
+            // Workers run as nginx's unprivileged user: they create recordings and HLS files
+            // under the prefix, as they would under a directory an admin made writable.
+            fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
             let rtmp_port = free_port();
             let http_port = free_port();
             let conf = format!(
@@ -504,6 +508,27 @@ pub fn nginx_t_full(conf: &str) -> ConfTest {
 
 /// Minimal HTTP GET over a TcpStream (HTTP/1.0, bounded). Returns (status, body).
 pub fn http_get(url: &str, timeout: Duration) -> std::io::Result<(u16, String)> {
+    http_get_full(url, timeout).map(|r| (r.status, r.body))
+}
+
+/// An HTTP response: status, headers (names lower-cased) and body.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn http_get_full(url: &str, timeout: Duration) -> std::io::Result<HttpReply> {
     use std::io::Write;
     let rest = url.strip_prefix("http://").expect("http:// url");
     let (hostport, path) = match rest.find('/') {
@@ -517,16 +542,22 @@ pub fn http_get(url: &str, timeout: Duration) -> std::io::Result<(u16, String)> 
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|x| x.1.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(HttpReply {
+        status,
+        headers,
+        body: body.to_string(),
+    })
 }
 
 /// Poll `f` until it returns Some or `limit` passes.

@@ -105,14 +105,17 @@ fn is_enhanced_video(p: &[u8]) -> bool {
 }
 
 /// True for a frame a player can start decoding from: what `wait_key`, HLS cuts and
-/// recording's `keyframes` mode key on. Enhanced config/end/metadata packets carry the key
-/// frame type too but hold no picture.
+/// recording's `keyframes` mode key on. Config and end-of-sequence packets (legacy AVC/HEVC
+/// and Enhanced) carry the key frame type too but hold no picture; ffmpeg ends every
+/// stream with such an end of sequence.
 pub fn video_is_keyframe(p: &[u8]) -> bool {
     let Some(&b0) = p.first() else {
         return false;
     };
     if !is_enhanced_video(p) {
-        return b0 >> 4 == VIDEO_FRAME_KEY;
+        let codec = b0 & 0x0f;
+        let no_picture = (codec == 7 || codec == 12) && matches!(p.get(1), Some(0) | Some(2));
+        return b0 >> 4 == VIDEO_FRAME_KEY && !no_picture;
     }
     match video_ex_header(p) {
         Some((frame_type, hdr)) => {
@@ -202,7 +205,9 @@ mod tests {
 
     #[test]
     fn legacy_video() {
-        assert!(video_is_keyframe(AVC_SEQ));
+        // A sequence header or end of sequence is marked key but holds no picture.
+        assert!(!video_is_keyframe(AVC_SEQ));
+        assert!(!video_is_keyframe(&[0x17, 0x02, 0, 0, 0]));
         assert!(video_is_sequence_header(AVC_SEQ));
         assert_eq!(video_codec(AVC_SEQ), Some(VideoCodec::Avc));
         let inter = [0x27, 0x01, 0, 0, 0];
