@@ -227,3 +227,46 @@ fn any_worker_answers_for_the_whole_server() {
     assert_eq!((r.status, r.body.as_str()), (200, "1"), "{r:?}");
     ng.assert_no_alerts();
 }
+
+/// redirect/publisher moves a publisher to another name: players of the new name get its
+/// media, nobody publishes the old one any more.
+#[test]
+fn redirect_publisher_to_another_name() {
+    let ng = start_with_stat("live on;", 1);
+    let _publisher = publish_ffmpeg(&ng.rtmp_url("live", "old"), 30);
+    wait_stream(&ng, "old", 0);
+    let r = control(&ng, "redirect/publisher?app=live&name=old&newname=new");
+    assert_eq!((r.status, r.body.as_str()), (200, "1"), "{r:?}");
+    let got = play_count_frames(&ng.rtmp_url("live", "new"), 3.0);
+    assert!(
+        got.video_frames > 25,
+        "the new name played {} frames",
+        got.video_frames
+    );
+    assert_eq!(control(&ng, "drop/publisher?app=live&name=old").body, "0");
+}
+
+/// drop/client with `addr` picks sessions by client address: only the player from
+/// 127.0.0.2 goes.
+#[test]
+fn drop_by_address() {
+    let ng = start_with_stat("live on;", 1);
+    let _publisher = publish_ffmpeg(&ng.rtmp_url("live", "d"), 30);
+    wait_stream(&ng, "d", 0);
+    let local = "127.0.0.2".parse().ok();
+    let mut other = RtmpClient::connect_from(ng.rtmp_addr(), "live", local).expect("connect");
+    other.play("d").expect("play from 127.0.0.2");
+    let mut mine = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    mine.play("d").expect("play");
+    wait_stream(&ng, "d", 2);
+    let r = control(&ng, "drop/client?app=live&name=d&addr=127.0.0.2");
+    assert_eq!((r.status, r.body.as_str()), (200, "1"), "{r:?}");
+    assert!(
+        other.closed_within(Duration::from_secs(3)),
+        "the 127.0.0.2 player is still connected"
+    );
+    let still = mine
+        .collect_for(Duration::from_secs(1))
+        .expect("the other player");
+    assert!(still.iter().any(|e| matches!(e, Event::Video { .. })));
+}

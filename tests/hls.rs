@@ -258,3 +258,53 @@ fn unusable_hls_path_keeps_the_stream() {
     );
     ng.assert_no_alerts();
 }
+
+/// `hls_variant`: two renditions published as NAME_low and NAME_hi get a master playlist
+/// NAME.m3u8 listing both with their parameters, which ffmpeg opens as two programs' streams.
+#[test]
+fn variants_get_a_master_playlist() {
+    let ng = start(
+        "live on; hls on; hls_path {tmp}/hls; hls_fragment 1s;
+         hls_variant _low BANDWIDTH=300000;
+         hls_variant _hi BANDWIDTH=1500000,RESOLUTION=640x360;",
+    );
+    let low = publish_ffmpeg_with(
+        &ng.rtmp_url("live", "cam_low"),
+        10,
+        "testsrc2=size=320x180:rate=25",
+        &["-g", "25"],
+    );
+    let hi = publish_ffmpeg(&ng.rtmp_url("live", "cam_hi"), 10);
+    let master = ng.http_url("/hls/cam.m3u8");
+    let text = wait_for(Duration::from_secs(10), || {
+        let (code, body) = http_get(&master, Duration::from_secs(2)).ok()?;
+        (code == 200 && !body.is_empty()).then_some(body)
+    })
+    .expect("no master playlist");
+    eprintln!("master:\n{text}");
+    assert!(text.starts_with("#EXTM3U"));
+    assert!(text.contains("BANDWIDTH=300000\ncam_low.m3u8\n"), "{text}");
+    assert!(
+        text.contains("BANDWIDTH=1500000,RESOLUTION=640x360\ncam_hi.m3u8\n"),
+        "{text}"
+    );
+    wait_for(Duration::from_secs(10), || {
+        let ok = |n: &str| {
+            http_get(
+                &ng.http_url(&format!("/hls/{n}.m3u8")),
+                Duration::from_secs(2),
+            )
+            .is_ok_and(|(c, b)| c == 200 && b.matches("#EXTINF").count() >= 2)
+        };
+        (ok("cam_low") && ok("cam_hi")).then_some(())
+    })
+    .expect("variant playlists did not fill");
+    let mut c = Command::new("ffprobe");
+    c.args(["-v", "error", "-show_entries", "stream=codec_type,width"])
+        .args(["-of", "csv=p=0", &master]);
+    let out = run_bounded(c, Duration::from_secs(30));
+    eprintln!("ffprobe master: {}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("video,320"), "{}", out.stdout);
+    assert!(out.stdout.contains("video,640"), "{}", out.stdout);
+    drop((low, hi));
+}

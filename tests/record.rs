@@ -269,3 +269,33 @@ fn hostile_names_write_nothing() {
     assert!(!ng.file("escape").exists() && !ng.file("escape.flv").exists());
     assert!(!ng.file("b.flv").exists());
 }
+
+/// `record_notify on`: the publisher is told NetStream.Record.Start when the file opens and
+/// NetStream.Record.Stop when it closes, with the recorder's name as description.
+#[test]
+fn record_notify_tells_the_publisher() {
+    let ng = Nginx::start(&simple_rtmp(
+        "live",
+        "live on; recorder r1 { record video; record_path {tmp}/rec; record_notify on; }",
+    ));
+    let mut c = rtmp::RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    c.publish("note").expect("publish");
+    // An AVC sequence header (avcC of a 640x360 Baseline stream), then two keyframes.
+    let avcc: &[u8] = &[
+        0x17, 0x00, 0, 0, 0, 0x01, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0x00, 0x0a, 0x67, 0x42, 0xc0,
+        0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5, 0x84, 0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80,
+    ];
+    c.send_video(0, avcc).expect("sequence header");
+    let key: &[u8] = &[0x17, 0x01, 0, 0, 0, 0, 0, 0, 3, 0x65, 0x88, 0x84];
+    c.send_video(0, key).expect("keyframe");
+    c.send_video(40, key).expect("keyframe");
+    let (start, _) = c
+        .wait_status("NetStream.Record.Start", Duration::from_secs(5))
+        .expect("no NetStream.Record.Start");
+    eprintln!("{start:?}");
+    assert!(matches!(&start, rtmp::Event::Status { description, .. } if description == "r1"));
+    c.stop_publishing().expect("unpublish");
+    c.wait_status("NetStream.Record.Stop", Duration::from_secs(5))
+        .expect("no NetStream.Record.Stop");
+    assert!(ng.file("rec/note.flv").is_file());
+}

@@ -3,7 +3,7 @@
 use super::conf::RtmpConfCtx;
 use super::conn::{
     close_after_flush, move_session_output, send_notices, start_ping, wake, watch_idle_publisher,
-    Conn, Role,
+    Conn, PublisherHeaders, Role,
 };
 use super::ffi::log;
 use super::ngx_rtmp_access_module::access_allows;
@@ -230,15 +230,19 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
 pub fn redirect(conn: &mut Conn, newname: &str) -> Option<bool> {
     let stream_id = conn.stream_id;
     Some(match conn.role.clone() {
-        Role::Publishing(_) => on_publish(
-            conn,
-            PublishRequest {
-                stream_id,
-                name: newname.to_string(),
-                args: String::new(),
-                kind: "live".into(),
-            },
-        ),
+        Role::Publishing(_) => {
+            let ok = on_publish(
+                conn,
+                PublishRequest {
+                    stream_id,
+                    name: newname.to_string(),
+                    args: String::new(),
+                    kind: "live".into(),
+                },
+            );
+            PublisherHeaders::replay(conn);
+            ok
+        }
         Role::Playing(_) => on_play(
             conn,
             PlayRequest {

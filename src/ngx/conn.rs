@@ -11,6 +11,8 @@ use super::worker::{self, next_session_id, with_hub, with_scratch};
 use bytes::Bytes;
 use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::hub::{FrameKind, Outbox, OutboxLimits, SharedOutbox, StreamKey};
+use ngx_rtmp_core::media::flv::{audio_is_config, video_is_sequence_header};
+use ngx_rtmp_core::media::metadata::is_metadata;
 use ngx_rtmp_core::protocol::{ServerSession, SessionConfig, SessionEvent};
 use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -50,6 +52,9 @@ pub struct Conn {
     pub log_entry: access_log::Entry,
     /// Recorders and HLS of the stream this session publishes.
     pub sinks: Option<Box<Sinks>>,
+    /// The publisher's latest metadata and decoder configs, which a redirect to another
+    /// name must hand to the new stream (the publisher sends them only once).
+    pub headers: PublisherHeaders,
     closing: bool,
 }
 
@@ -144,6 +149,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             started: now(),
             log_entry: access_log::Entry::default(),
             sinks: None,
+            headers: PublisherHeaders::default(),
             closing: false,
         });
         let conn = Box::into_raw(conn);
@@ -398,9 +404,49 @@ fn media(conn: &mut Conn, kind: FrameKind, timestamp: u32, payload: Bytes) -> bo
     }
     if let Role::Publishing(key) = &conn.role {
         conn.last_media = now();
+        conn.headers.observe(kind, timestamp, &payload);
         with_hub(|hub| hub.frame(key, kind, timestamp, payload, &mut wake));
     }
     true
+}
+
+/// What a new stream needs before the publisher's next frame decodes.
+#[derive(Default)]
+pub struct PublisherHeaders {
+    metadata: Option<(u32, Bytes)>,
+    video: Option<(u32, Bytes)>,
+    audio: Option<(u32, Bytes)>,
+}
+
+impl PublisherHeaders {
+    fn observe(&mut self, kind: FrameKind, timestamp: u32, payload: &Bytes) {
+        let slot = match kind {
+            FrameKind::Data if is_metadata(payload) => &mut self.metadata,
+            FrameKind::Video if video_is_sequence_header(payload) => &mut self.video,
+            FrameKind::Audio if audio_is_config(payload) => &mut self.audio,
+            _ => return,
+        };
+        *slot = Some((timestamp, payload.clone()));
+    }
+
+    /// Feeds the remembered headers to the stream `conn` publishes now (hub and sinks).
+    pub fn replay(conn: &mut Conn) {
+        if !matches!(conn.role, Role::Publishing(_)) {
+            return;
+        }
+        let h = &conn.headers;
+        let frames: Vec<(FrameKind, u32, Bytes)> = [
+            (FrameKind::Data, &h.metadata),
+            (FrameKind::Video, &h.video),
+            (FrameKind::Audio, &h.audio),
+        ]
+        .into_iter()
+        .filter_map(|(kind, slot)| slot.clone().map(|(ts, p)| (kind, ts, p)))
+        .collect();
+        for (kind, ts, payload) in frames {
+            media(conn, kind, ts, payload);
+        }
+    }
 }
 
 /// Tells the publisher what its recorders did (`record_notify`).

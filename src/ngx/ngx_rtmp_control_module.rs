@@ -2,7 +2,7 @@
 //! answered for the whole server. The request is checked here, posted to every worker through
 //! the control mailbox, and answered once every live worker has (control.rs acts on each
 //! worker's sessions). The wait is a timer on the request, never a blocking loop.
-use super::conf::command;
+use super::conf::{command, create_conf, Conf};
 use super::ffi::{log, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::http_reply::send_body;
 use super::ngx_rtmp_stat_module::{check_words, HTTP_ANY};
@@ -15,7 +15,7 @@ use nginx_sys::{
 use ngx::http::{HttpModuleLocationConf, NgxHttpCoreModule};
 use ngx_rtmp_core::control::{parse_request, Answer, Reply, Section};
 use std::ffi::{c_char, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::addr_of_mut;
 
 /// How long the answer of every worker is waited for.
 const DEADLINE_MS: u64 = 3000;
@@ -27,13 +27,7 @@ struct ControlLocConf {
     mask: u32,
 }
 
-unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    super::ffi::catch("rtmp_control create_loc_conf", null_mut(), || {
-        // SAFETY: cf->pool is the configuration's pool.
-        let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cf).pool) };
-        pool.allocate(ControlLocConf::default()) as *mut c_void
-    })
-}
+impl Conf for ControlLocConf {}
 
 unsafe extern "C" fn set_control(
     cf: *mut ngx_conf_t,
@@ -248,7 +242,7 @@ static NGX_RTMP_CONTROL_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     init_main_conf: None,
     create_srv_conf: None,
     merge_srv_conf: None,
-    create_loc_conf: Some(create_loc_conf),
+    create_loc_conf: Some(create_conf::<ControlLocConf>),
     merge_loc_conf: None,
 };
 

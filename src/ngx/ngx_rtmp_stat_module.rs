@@ -1,6 +1,6 @@
 //! http side of `/stat`: `rtmp_stat` (the page, XML or JSON, merged across every worker
 //! through the stat zone) and `rtmp_stat_stylesheet`.
-use super::conf::command;
+use super::conf::{command, create_conf, merge_conf, Conf};
 use super::ffi::{conf_args, conf_emerg, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::stat::{zone, STALE_MS};
 use nginx_sys::{
@@ -14,7 +14,7 @@ use ngx_rtmp_core::stat::merge::merge;
 use ngx_rtmp_core::stat::wire;
 use ngx_rtmp_core::stat::xml::{parse_stat_mask, render_xml, XmlInfo, STAT_ALL};
 use std::ffi::{c_char, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::addr_of_mut;
 
 pub const HTTP_ANY: ngx_uint_t =
     (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
@@ -26,32 +26,13 @@ struct StatLocConf {
     stylesheet: Option<String>,
 }
 
-unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    super::ffi::catch("rtmp_stat create_loc_conf", null_mut(), || {
-        // SAFETY: cf->pool is the configuration's pool.
-        let pool = unsafe { ngx::core::Pool::from_ngx_pool((*cf).pool) };
-        pool.allocate(StatLocConf::default()) as *mut c_void
-    })
-}
-
-unsafe extern "C" fn merge_loc_conf(
-    _cf: *mut ngx_conf_t,
-    parent: *mut c_void,
-    child: *mut c_void,
-) -> *mut c_char {
-    super::ffi::catch("rtmp_stat merge_loc_conf", NGX_CONF_ERROR, || {
-        // SAFETY: both were made by create_loc_conf.
-        let (p, c) = unsafe {
-            (
-                &*(parent as *const StatLocConf),
-                &mut *(child as *mut StatLocConf),
-            )
-        };
-        if c.stylesheet.is_none() {
-            c.stylesheet = p.stylesheet.clone();
+impl Conf for StatLocConf {
+    fn merge(&mut self, p: &Self) -> Result<(), String> {
+        if self.stylesheet.is_none() {
+            self.stylesheet = p.stylesheet.clone();
         }
-        NGX_CONF_OK
-    })
+        Ok(())
+    }
 }
 
 /// Checks the words of `rtmp_stat` / `rtmp_control` against the C module's.
@@ -200,8 +181,8 @@ static NGX_RTMP_STAT_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     init_main_conf: None,
     create_srv_conf: None,
     merge_srv_conf: None,
-    create_loc_conf: Some(create_loc_conf),
-    merge_loc_conf: Some(merge_loc_conf),
+    create_loc_conf: Some(create_conf::<StatLocConf>),
+    merge_loc_conf: Some(merge_conf::<StatLocConf>),
 };
 
 #[no_mangle]
