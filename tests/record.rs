@@ -299,3 +299,50 @@ fn record_notify_tells_the_publisher() {
         .expect("no NetStream.Record.Stop");
     assert!(ng.file("rec/note.flv").is_file());
 }
+
+/// `record_lock on`: while a file is recorded the worker holds a POSIX write lock on it (what
+/// a copy job asks with F_GETLK); once the recording ends the lock is gone.
+#[test]
+fn record_lock_marks_the_file_in_progress() {
+    let ng = Nginx::start(&simple_rtmp(
+        "live",
+        "live on; record all; record_path {tmp}/rec; record_lock on;",
+    ));
+    let publisher = publish_ffmpeg(&ng.rtmp_url("live", "locked"), 5);
+    let path = ng.file("rec/locked.flv");
+    let holder = wait_for(Duration::from_secs(5), || lock_holder(&path))
+        .expect("no lock on the file being recorded");
+    assert_eq!(
+        vec![holder],
+        ng.worker_pids(),
+        "the lock is not the worker's"
+    );
+    let _ = publisher.wait_bounded(Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        lock_holder(&path),
+        None,
+        "still locked after the recording ended"
+    );
+}
+
+/// The pid holding a write lock on `path`, per fcntl(F_GETLK).
+fn lock_holder(path: &Path) -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .ok()?;
+    // SAFETY: an all-zero flock is valid; F_GETLK fills it in.
+    let fl = unsafe {
+        let mut fl: libc::flock = std::mem::zeroed();
+        fl.l_type = libc::F_WRLCK as libc::c_short;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        if libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl) != 0 {
+            return None;
+        }
+        fl
+    };
+    (fl.l_type != libc::F_UNLCK as libc::c_short).then_some(fl.l_pid)
+}

@@ -82,9 +82,7 @@ impl RecordFiles for RecordDisk {
             .truncate(!append)
             .open(&path)?;
         if self.lock {
-            // Readers (e.g. a copy job) can tell a recording in progress by this lock.
-            file.try_lock()
-                .map_err(|e| io::Error::other(format!("lock: {e}")))?;
+            lock_for_writing(&file)?;
         }
         self.len = if append { file.metadata()?.len() } else { 0 };
         self.file = Some(file);
@@ -124,6 +122,27 @@ impl RecordDisk {
         self.file
             .as_ref()
             .ok_or_else(|| io::Error::other("no recording file is open"))
+    }
+}
+
+/// `record_lock`: a POSIX (fcntl) write lock over the whole file, as the C module takes, so a
+/// copy job can ask (F_GETLK) whether a file is still being recorded and by which process.
+fn lock_for_writing(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero flock is valid; fcntl only reads it, on an fd we own.
+    let rc = unsafe {
+        let mut fl: libc::flock = std::mem::zeroed();
+        fl.l_type = libc::F_WRLCK as libc::c_short;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "record_lock: {}",
+            io::Error::last_os_error()
+        )))
     }
 }
 
