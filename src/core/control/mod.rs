@@ -7,4 +7,6 @@ pub use answer::{Answer, Reply};
 pub use request::{parse_request, ControlRequest, Filter, Method, Section, Target};
 
 #[cfg(test)]
+mod random_tests;
+#[cfg(test)]
 mod tests;

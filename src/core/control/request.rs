@@ -54,21 +54,26 @@ pub fn parse_request(path: &str, query: &str) -> Result<ControlRequest, (u16, St
     let mut newname = None;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = unescape(v).ok_or_else(|| bad(format!("bad escape in argument \"{k}\"")))?;
+        let v =
+            unescape(v).ok_or_else(|| bad(format!("bad escape in argument \"{}\"", shown(k))))?;
         match k {
-            "srv" => filter.srv = v.parse().map_err(|_| bad(format!("invalid srv \"{v}\"")))?,
+            "srv" => {
+                filter.srv = v
+                    .parse()
+                    .map_err(|_| bad(format!("invalid srv \"{}\"", shown(&v))))?
+            }
             "app" => filter.app = Some(v),
             "name" => filter.name = Some(v),
             "addr" => filter.addr = Some(v),
             "clientid" => {
                 filter.clientid = Some(
                     v.parse()
-                        .map_err(|_| bad(format!("invalid clientid \"{v}\"")))?,
+                        .map_err(|_| bad(format!("invalid clientid \"{}\"", shown(&v))))?,
                 )
             }
             "rec" => recorder = v,
             "newname" => newname = Some(v),
-            _ => return Err(bad(format!("unknown argument \"{k}\""))),
+            _ => return Err(bad(format!("unknown argument \"{}\"", shown(k)))),
         }
     }
     let (section, method) = match (section, method) {
@@ -83,8 +88,8 @@ pub fn parse_request(path: &str, query: &str) -> Result<ControlRequest, (u16, St
                 .ok_or_else(|| bad("redirect needs \"newname\"".into()))?;
             (Section::Redirect, Method::Redirect(t, n))
         }
-        ("record", m) => return Err(not_found(format!("unknown record method \"{m}\""))),
-        (s, _) => return Err(not_found(format!("unknown section \"{s}\""))),
+        ("record", m) => return Err(not_found(format!("unknown record method \"{}\"", shown(m)))),
+        (s, _) => return Err(not_found(format!("unknown section \"{}\"", shown(s)))),
     };
     if newname.is_some() {
         return Err(bad("\"newname\" is for redirect only".into()));
@@ -102,8 +107,21 @@ fn target(m: &str) -> Result<Target, (u16, String)> {
         "publisher" => Ok(Target::Publisher),
         "subscriber" => Ok(Target::Subscriber),
         "client" => Ok(Target::Client),
-        _ => Err(not_found(format!("unknown method \"{m}\""))),
+        _ => Err(not_found(format!("unknown method \"{}\"", shown(m)))),
     }
+}
+
+/// Client text inside a one-line reason: control characters escaped, at most 64 characters.
+fn shown(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().take(64) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn bad(reason: String) -> (u16, String) {
