@@ -7,6 +7,7 @@
 pub mod accesslog;
 pub mod config;
 pub mod control;
+pub mod exec;
 pub mod hls;
 pub mod hub;
 pub mod media;

@@ -149,12 +149,23 @@ fn record(args: &[&str]) {
 }
 
 fn exec(args: &[&str]) {
-    match split_command("exec", args) {
-        Ok(c) => {
-            assert_eq!(Some(c.program.as_str()), args.first().copied());
-            assert_eq!(c.args.len() + 1, args.len());
+    for filters in [false, true] {
+        match split_command("exec", args, filters) {
+            Ok(c) => {
+                assert_eq!(Some(c.program.as_str()), args.first().copied());
+                // Every word is the program, an argument, a redirection or a name filter.
+                assert_eq!(
+                    c.args.len() + c.redirects.len() + c.names.len() + 1,
+                    args.len()
+                );
+                assert!(filters || c.names.is_empty());
+                assert!(c.redirects.iter().all(|r| r.fd <= 2));
+            }
+            Err(e) => assert!(
+                args.is_empty() || e.to_string().starts_with("invalid redirection"),
+                "{e}"
+            ),
         }
-        Err(_) => assert!(args.is_empty()),
     }
     for &a in args {
         // Escapes and unknown variables only ever remove text.
