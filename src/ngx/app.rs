@@ -133,6 +133,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
         // it is still recorded and segmented.
         conn.session.accept_publish(req.stream_id);
         conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
+        super::exec::publish(conn, ctx, &req);
         return true;
     }
     let key = stream_key(conn, &req.name);
@@ -148,6 +149,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
             conn.role = Role::Publishing(key);
             conn.session.accept_publish(req.stream_id);
             conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
+            super::exec::publish(conn, ctx, &req);
             watch_idle_publisher(conn, live.drop_idle_publisher.unwrap_or(0) as ngx_msec_t);
         }
         Err(_) => {
@@ -217,6 +219,7 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
                 &format!("rtmp: play \"{}\" in \"{}\"", req.name, key.app),
             );
             conn.role = Role::Playing(key);
+            super::exec::play(conn, ctx, &req);
             true
         }
         // Checked above; the hub agrees within one event.
@@ -277,6 +280,7 @@ pub fn leave(conn: &mut Conn) {
         Role::Playing(key) => with_hub(|hub| hub.stop_playing(&key, conn.id)),
         Role::Idle => {}
     }
+    super::exec::leave(conn);
 }
 
 fn stream_key(conn: &Conn, name: &str) -> StreamKey {

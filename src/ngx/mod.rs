@@ -6,6 +6,7 @@ mod conf;
 mod conn;
 mod control;
 mod deferred;
+mod exec;
 mod ffi;
 mod http_reply;
 mod listen;

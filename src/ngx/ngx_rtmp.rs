@@ -37,13 +37,17 @@ unsafe extern "C" fn ngx_rtmp_init_process(
         || {
             super::stat::start(cycle);
             super::control::start(cycle);
+            super::exec::start();
             nginx_sys::NGX_OK as nginx_sys::ngx_int_t
         },
     )
 }
 
 unsafe extern "C" fn ngx_rtmp_exit_process(_cycle: *mut nginx_sys::ngx_cycle_t) {
-    super::ffi::catch("ngx_rtmp_exit_process", (), super::stat::stop);
+    super::ffi::catch("ngx_rtmp_exit_process", (), || {
+        super::exec::stop();
+        super::stat::stop();
+    });
 }
 
 /// Streams live in one worker's hub, so until streams are shared between workers every RTMP

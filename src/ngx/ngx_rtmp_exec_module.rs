@@ -1,19 +1,27 @@
-//! The `exec` family: command lines split into program and arguments at config time (no
-//! shell is ever involved) and kept; running them comes with the exec release.
+//! The `exec` family's directives: command lines split into program and arguments at config
+//! time (no shell is ever involved), kept per kind and merged down as nginx-rtmp does. The
+//! processes themselves are run by src/ngx/exec/.
 use super::conf::{
-    app_conf_ctx, directive, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx,
-    APP_CONF_OFFSET, RTMP_MSA, RTMP_REC_CONF,
+    app_conf_ctx, conf_at, directive, rtmp_module, set, Conf, Directive, RtmpConfCtx,
+    RtmpModuleCtx, APP_CONF_OFFSET, RTMP_MSA, RTMP_REC_CONF,
 };
 use super::values::{flag, msec};
 use nginx_sys::{
     ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1,
 };
-use ngx_rtmp_core::config::exec::{split_command, ExecCommand};
+use ngx_rtmp_core::config::exec::{split_command, ExecCommand, ExecKind};
+use std::ptr::addr_of_mut;
+
+/// nginx-rtmp's defaults: respawn on, 5 s, SIGKILL.
+pub const RESPAWN_TIMEOUT_MS: u64 = 5000;
 
 #[derive(Default)]
 pub struct ExecAppConf {
-    /// (directive, command) in config order.
-    pub commands: Vec<(String, ExecCommand)>,
+    /// One list per kind of `ExecKind::LISTED`, in config order.
+    pub lists: [Vec<ExecCommand>; 7],
+    /// `exec_static` of this level only: they run once per worker, so they are not
+    /// inherited (that would run a server's command once per application).
+    pub statics: Vec<ExecCommand>,
     pub respawn: Option<bool>,
     pub respawn_timeout: Option<u64>,
     pub kill_signal: Option<i32>,
@@ -22,21 +30,50 @@ pub struct ExecAppConf {
 
 impl Conf for ExecAppConf {
     fn merge(&mut self, p: &Self) -> Result<(), String> {
-        if self.commands.is_empty() {
-            self.commands = p.commands.clone();
+        // nginx-rtmp appends the enclosing level's commands after this level's own, so an
+        // application runs both its own and its server's.
+        for (mine, theirs) in self.lists.iter_mut().zip(&p.lists) {
+            mine.extend(theirs.iter().cloned());
         }
         self.respawn = self.respawn.or(p.respawn).or(Some(true));
-        self.respawn_timeout = self.respawn_timeout.or(p.respawn_timeout).or(Some(5000));
+        self.respawn_timeout = self
+            .respawn_timeout
+            .or(p.respawn_timeout)
+            .or(Some(RESPAWN_TIMEOUT_MS));
         self.kill_signal = self.kill_signal.or(p.kill_signal).or(Some(libc::SIGKILL));
         self.options = self.options.or(p.options);
         Ok(())
     }
 }
 
+impl ExecAppConf {
+    pub fn list(&self, kind: ExecKind) -> &[ExecCommand] {
+        kind.index().map_or(&[], |i| &self.lists[i])
+    }
+
+    /// How long after a supervised child exits it is started again (None: never).
+    pub fn respawn_after(&self) -> Option<u64> {
+        self.respawn
+            .unwrap_or(true)
+            .then(|| self.respawn_timeout.unwrap_or(RESPAWN_TIMEOUT_MS))
+    }
+
+    pub fn kill_signal(&self) -> i32 {
+        self.kill_signal.unwrap_or(libc::SIGKILL)
+    }
+}
+
 fn set_exec(c: &mut ExecAppConf, d: &Directive) -> Result<(), String> {
-    let cmd = split_command(&d.name, &d.values()).map_err(|e| e.to_string())?;
-    super::deferred::note(&d.name);
-    c.commands.push((d.name.clone(), cmd));
+    let kind = ExecKind::from_directive(&d.name)
+        .ok_or_else(|| format!("unknown exec directive \"{}\"", d.name))?;
+    // `exec_options on` applies to the commands after it in the same block, as in
+    // nginx-rtmp (it is read while the command is parsed).
+    let cmd =
+        split_command(&d.name, &d.values(), c.options == Some(true)).map_err(|e| e.to_string())?;
+    match kind.index() {
+        Some(i) => c.lists[i].push(cmd),
+        None => c.statics.push(cmd),
+    }
     Ok(())
 }
 
@@ -92,28 +129,28 @@ static mut NGX_RTMP_EXEC_COMMANDS: [ngx_command_t; 14] = [
         RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t,
         APP_CONF_OFFSET,
         E,
-        later_set!(E, respawn, flag)
+        set!(E, respawn, flag)
     ),
     directive!(
         "respawn_timeout",
         RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t,
         APP_CONF_OFFSET,
         E,
-        later_set!(E, respawn_timeout, msec)
+        set!(E, respawn_timeout, msec)
     ),
     directive!(
         "exec_kill_signal",
         RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t,
         APP_CONF_OFFSET,
         E,
-        later_set!(E, kill_signal, signal)
+        set!(E, kill_signal, signal)
     ),
     directive!(
         "exec_options",
         RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t,
         APP_CONF_OFFSET,
         E,
-        later_set!(E, options, flag)
+        set!(E, options, flag)
     ),
     ngx_command_t::empty(),
 ];
@@ -123,3 +160,15 @@ static NGX_RTMP_EXEC_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(ExecAppConf);
 #[no_mangle]
 pub static mut ngx_rtmp_exec_module: ngx_module_t =
     rtmp_module!(NGX_RTMP_EXEC_MODULE_CTX, NGX_RTMP_EXEC_COMMANDS);
+
+/// The exec settings of a level (rtmp{}, server{}, application{} or recorder{}).
+pub fn exec_conf(ctx: &RtmpConfCtx) -> &ExecAppConf {
+    // SAFETY: ctx is a conf context of the running cycle, made with this module's
+    // create_app_conf at index ctx_index.
+    unsafe {
+        conf_at(
+            ctx.app_conf,
+            (*addr_of_mut!(ngx_rtmp_exec_module)).ctx_index,
+        )
+    }
+}

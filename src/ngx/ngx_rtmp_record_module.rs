@@ -192,7 +192,7 @@ pub fn recorders(ctx: &RtmpConfCtx) -> Vec<(String, &RecordAppConf)> {
     all
 }
 
-fn record_conf(ctx: &RtmpConfCtx) -> &RecordAppConf {
+pub fn record_conf(ctx: &RtmpConfCtx) -> &RecordAppConf {
     // SAFETY: ctx is an application or recorder context of the running cycle, made with this
     // module's create_app_conf at index ctx_index.
     unsafe {

@@ -23,9 +23,12 @@ pub struct Launch {
     pub stdio: [Option<usize>; 3],
 }
 
+/// A variable's value by name (None: the command has no such variable).
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Builds the launch of `cmd`. `vars` expands variables; None passes the words exactly as
 /// written (nginx-rtmp does not evaluate `exec_static` commands at all).
-pub fn plan(cmd: &ExecCommand, vars: Option<&dyn Fn(&str) -> Option<String>>) -> Launch {
+pub fn plan(cmd: &ExecCommand, vars: Option<Lookup>) -> Launch {
     let expand = |w: &str| match vars {
         Some(v) => substitute(w, v),
         None => w.to_string(),

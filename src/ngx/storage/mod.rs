@@ -31,9 +31,13 @@ pub struct Sinks {
     hls: Option<HlsSink>,
 }
 
+/// Told of every recording a recorder closes: (recorder id, file path).
+pub type OnRecordClosed = std::rc::Rc<dyn Fn(&str, &str)>;
+
 struct Recording {
     id: String,
     notify: bool,
+    on_closed: Option<OnRecordClosed>,
     recorder: FlvRecorder,
     disk: RecordDisk,
 }
@@ -141,6 +145,13 @@ impl Sinks {
 }
 
 impl Sinks {
+    /// `f` hears of each file the recorders close from now on (exec_record_done).
+    pub fn on_record_closed(&mut self, f: OnRecordClosed) {
+        for r in &mut self.recordings {
+            r.on_closed = Some(f.clone());
+        }
+    }
+
     /// The control API's record/start and record/stop for recorder `id`: None if the
     /// application has no such recorder, else the file the recorder will write (start) or
     /// has written (stop).
@@ -198,6 +209,7 @@ fn recording(id: &str, conf: &RecordAppConf, name: &str) -> Result<Recording, St
     Ok(Recording {
         id: id.to_string(),
         notify: conf.notify.unwrap_or(false),
+        on_closed: None,
         recorder,
         disk: RecordDisk::new(
             dir,
@@ -227,12 +239,17 @@ impl Recording {
         notices: &mut Vec<Notice>,
     ) {
         let who = shown(&self.id);
-        let path = self
-            .disk
-            .path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
         for ev in events.drain(..) {
+            let (RecordEvent::Opened { piece }
+            | RecordEvent::Closed { piece, .. }
+            | RecordEvent::Failed { piece, .. }) = ev;
+            let path = self
+                .disk
+                .piece_path(piece)
+                .or(self.disk.path())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let closed = matches!(ev, RecordEvent::Closed { .. });
             let (level, text, notice) = match ev {
                 RecordEvent::Opened { .. } => (
                     NGX_LOG_INFO,
@@ -257,6 +274,9 @@ impl Recording {
                 ),
             };
             log(clog, level, &text);
+            if let (true, Some(f)) = (closed, &self.on_closed) {
+                f(&self.id, &path);
+            }
             if self.notify {
                 notices.push(Notice {
                     stream_id,

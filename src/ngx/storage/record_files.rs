@@ -18,6 +18,9 @@ pub struct RecordDisk {
     /// The path the next piece will take, fixed when the control API starts the recorder (it
     /// answers with the path before the first keyframe opens the file).
     reserved: Option<PathBuf>,
+    /// The last pieces opened and their files: the events of one frame can close a piece
+    /// and open the next, and each is reported with its own file.
+    pieces: Vec<(u32, PathBuf)>,
 }
 
 impl RecordDisk {
@@ -32,6 +35,7 @@ impl RecordDisk {
             len: 0,
             written: Vec::new(),
             reserved: None,
+            pieces: Vec::new(),
         }
     }
 
@@ -43,6 +47,14 @@ impl RecordDisk {
     /// The reserved path of a piece about to open, else the current or last one.
     pub fn next_or_current(&self) -> Option<PathBuf> {
         self.reserved.clone().or_else(|| self.path().cloned())
+    }
+
+    /// The file piece `piece` went to, if it is one of the last two.
+    pub fn piece_path(&self, piece: u32) -> Option<&PathBuf> {
+        self.pieces
+            .iter()
+            .find(|(n, _)| *n == piece)
+            .map(|(_, p)| p)
     }
 
     /// The file the current (or last) piece went to.
@@ -74,6 +86,10 @@ impl RecordFiles for RecordDisk {
         // Named in the error line if the open fails.
         self.written.retain(|p| *p != path);
         self.written.push(path.clone());
+        if self.pieces.len() >= 2 {
+            self.pieces.remove(0);
+        }
+        self.pieces.push((piece, path.clone()));
         std::fs::create_dir_all(&self.dir)?;
         let file = OpenOptions::new()
             .read(true)
