@@ -562,3 +562,31 @@ fn bad_redirections_fail_the_config_test() {
         );
     }
 }
+
+/// After a reload exactly one exec_static runs: the new worker's; the old worker stops its
+/// own as soon as it starts shutting down.
+#[test]
+fn reload_hands_exec_static_to_the_new_worker() {
+    let mut ng = Nginx::start(&simple_rtmp(
+        "live",
+        "live on;\n\
+         exec_static sleep 9{rtmp_port}4;",
+    ));
+    let marker = format!("sleep 9{}4", ng.rtmp_port);
+    let first = wait_procs(&marker, true, Duration::from_secs(5));
+    assert_eq!(first.len(), 1);
+    ng.reload();
+    let swapped = wait_for(Duration::from_secs(10), || {
+        Some(procs_with(&marker)).filter(|v| v.len() == 1 && v[0] != first[0])
+    });
+    assert!(
+        swapped.is_some(),
+        "{:?}\n{}",
+        procs_with(&marker),
+        ng.error_log_tail(20)
+    );
+    assert!(ng
+        .error_log()
+        .contains("(exec_static: worker is shutting down)"));
+    ng.assert_no_alerts();
+}

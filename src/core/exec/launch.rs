@@ -33,6 +33,18 @@ pub fn plan(cmd: &ExecCommand, vars: Option<Lookup>) -> Launch {
         Some(v) => substitute(w, v),
         None => w.to_string(),
     };
+    // In a file name a value stays one path component: `$args` is the client's text and
+    // may hold `/` or be `..` (stream names cannot).
+    let in_path = |v: &str| {
+        vars.and_then(|f| f(v)).map(|x| match x.as_str() {
+            "." | ".." => "_".to_string(),
+            _ => x.replace('/', "_"),
+        })
+    };
+    let expand_path = |w: &str| match vars {
+        Some(_) => substitute(w, &in_path),
+        None => w.to_string(),
+    };
     let mut launch = Launch {
         program: cmd.program.clone(),
         args: cmd.args.iter().map(|a| expand(a)).collect(),
@@ -45,13 +57,15 @@ pub fn plan(cmd: &ExecCommand, vars: Option<Lookup>) -> Launch {
             RedirectTo::Fd(from) => launch.stdio[usize::from(*from).min(2)],
             RedirectTo::Write { path, append } => {
                 launch.targets.push(Target::Write {
-                    path: expand(path),
+                    path: expand_path(path),
                     append: *append,
                 });
                 Some(launch.targets.len() - 1)
             }
             RedirectTo::Read { path } => {
-                launch.targets.push(Target::Read { path: expand(path) });
+                launch.targets.push(Target::Read {
+                    path: expand_path(path),
+                });
                 Some(launch.targets.len() - 1)
             }
         };
@@ -128,6 +142,26 @@ mod tests {
         );
         assert_eq!(l.stdio, [Some(1), Some(0), Some(0)]);
         // Order matters: stderr takes stdout as it was (null), then stdout moves.
+        // A value cannot move the file elsewhere.
+        let cmd = split_command("exec", &["p", ">/log/$args-$name", "</in/$args"], false).unwrap();
+        let sneaky = |n: &str| match n {
+            "args" => Some("../../etc/x".to_string()),
+            "name" => Some("..".to_string()),
+            _ => None,
+        };
+        let l = plan(&cmd, Some(&sneaky));
+        assert_eq!(
+            l.targets,
+            vec![
+                Target::Write {
+                    path: "/log/.._.._etc_x-_".into(),
+                    append: false
+                },
+                Target::Read {
+                    path: "/in/.._.._etc_x".into()
+                },
+            ]
+        );
         let cmd = split_command("exec", &["p", "2>&1", ">>o"], false).unwrap();
         let l = plan(&cmd, None);
         assert_eq!(l.stdio, [None, Some(0), None]);
