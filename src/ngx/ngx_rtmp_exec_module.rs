@@ -77,7 +77,8 @@ fn set_exec(c: &mut ExecAppConf, d: &Directive) -> Result<(), String> {
     Ok(())
 }
 
-/// `exec_kill_signal term|kill|hup|usr1|...` or a number, as kill(1) spells them.
+/// `exec_kill_signal term|kill|hup|usr1|...` (nginx-rtmp's POSIX.1 names, any case, `SIG`
+/// prefix allowed) or a number.
 fn signal(d: &Directive) -> Result<i32, String> {
     let v = d.value();
     if let Ok(n) = v.parse::<i32>() {
@@ -95,6 +96,18 @@ fn signal(d: &Directive) -> Result<i32, String> {
         "USR1" => libc::SIGUSR1,
         "USR2" => libc::SIGUSR2,
         "TERM" => libc::SIGTERM,
+        "ILL" => libc::SIGILL,
+        "ABRT" => libc::SIGABRT,
+        "FPE" => libc::SIGFPE,
+        "SEGV" => libc::SIGSEGV,
+        "PIPE" => libc::SIGPIPE,
+        "ALRM" => libc::SIGALRM,
+        "CHLD" => libc::SIGCHLD,
+        "CONT" => libc::SIGCONT,
+        "STOP" => libc::SIGSTOP,
+        "TSTP" => libc::SIGTSTP,
+        "TTIN" => libc::SIGTTIN,
+        "TTOU" => libc::SIGTTOU,
         _ => {
             return Err(format!(
                 "unknown signal \"{v}\" in \"{}\" directive",
