@@ -1,4 +1,5 @@
-//! Sending a whole in-memory body as an http response (the /stat and /control handlers).
+//! What the /stat and /control handlers share: accepting a request (method, body) and sending
+//! a whole in-memory body as the response.
 use nginx_sys::{ngx_http_request_t, ngx_int_t, ngx_uint_t};
 use std::ptr::null_mut;
 
@@ -47,4 +48,23 @@ pub unsafe fn send_body(
         };
         nginx_sys::ngx_http_output_filter(r, &mut out)
     }
+}
+
+/// Refuses a method outside `methods` (NGX_HTTP_GET | ...) and discards any request body.
+/// Err holds the handler's return value.
+///
+/// # Safety
+/// `r` must be the live request a content handler was called with.
+pub unsafe fn accept(r: *mut ngx_http_request_t, methods: u32) -> Result<(), ngx_int_t> {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        if (*r).method & methods as ngx_uint_t == 0 {
+            return Err(nginx_sys::NGX_HTTP_NOT_ALLOWED as ngx_int_t);
+        }
+        let rc = nginx_sys::ngx_http_discard_request_body(r);
+        if rc != nginx_sys::NGX_OK as ngx_int_t {
+            return Err(rc);
+        }
+    }
+    Ok(())
 }

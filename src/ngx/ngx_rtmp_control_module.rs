@@ -4,7 +4,7 @@
 //! worker's sessions). The wait is a timer on the request, never a blocking loop.
 use super::conf::{command, create_conf, Conf};
 use super::ffi::{log, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
-use super::http_reply::send_body;
+use super::http_reply::{accept, send_body};
 use super::ngx_rtmp_stat_module::{check_words, HTTP_ANY};
 use super::stat::{zone, STALE_MS};
 use nginx_sys::{
@@ -77,11 +77,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: r is the live request (see ngx_rtmp_control_handler).
     unsafe {
         let allowed = nginx_sys::NGX_HTTP_GET | nginx_sys::NGX_HTTP_HEAD | nginx_sys::NGX_HTTP_POST;
-        if (*r).method & allowed as ngx_uint_t == 0 {
-            return nginx_sys::NGX_HTTP_NOT_ALLOWED as ngx_int_t;
-        }
-        let rc = nginx_sys::ngx_http_discard_request_body(r);
-        if rc != nginx_sys::NGX_OK as ngx_int_t {
+        if let Err(rc) = accept(r, allowed) {
             return rc;
         }
         let index = (*addr_of_mut!(ngx_rtmp_control_module)).ctx_index;

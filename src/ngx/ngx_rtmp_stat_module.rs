@@ -2,6 +2,7 @@
 //! through the stat zone) and `rtmp_stat_stylesheet`.
 use super::conf::{command, create_conf, merge_conf, Conf};
 use super::ffi::{conf_args, conf_emerg, ngx_str, NGX_CONF_ERROR, NGX_CONF_OK};
+use super::http_reply::accept;
 use super::stat::{zone, STALE_MS};
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_http_module_t, ngx_http_request_t, ngx_int_t, ngx_module_t,
@@ -115,11 +116,7 @@ unsafe extern "C" fn ngx_rtmp_stat_handler(r: *mut ngx_http_request_t) -> ngx_in
 unsafe fn stat_response(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: r is the live request (see ngx_rtmp_stat_handler).
     unsafe {
-        if (*r).method & (nginx_sys::NGX_HTTP_GET | nginx_sys::NGX_HTTP_HEAD) as ngx_uint_t == 0 {
-            return nginx_sys::NGX_HTTP_NOT_ALLOWED as ngx_int_t;
-        }
-        let rc = nginx_sys::ngx_http_discard_request_body(r);
-        if rc != nginx_sys::NGX_OK as ngx_int_t {
+        if let Err(rc) = accept(r, nginx_sys::NGX_HTTP_GET | nginx_sys::NGX_HTTP_HEAD) {
             return rc;
         }
         let index = (*addr_of_mut!(ngx_rtmp_stat_module)).ctx_index;
