@@ -13,6 +13,7 @@ pub mod hub;
 pub mod media;
 pub mod protocol;
 pub mod record;
+pub mod relay;
 pub mod stat;
 #[cfg(test)]
 mod test_rng;

@@ -3,6 +3,8 @@
 //! Media past the soft limit makes the player skip to the next keyframe; a player that keeps
 //! overflowing is marked for closing. Control messages (status, sequence headers) are never
 //! dropped, so a skipping player still decodes what it gets.
+use super::status::MSID;
+use crate::protocol::chunk_writer::with_stream_id;
 use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -42,6 +44,9 @@ pub struct Outbox {
     limits: OutboxLimits,
     skipping: bool,
     overflows: u32,
+    /// The message stream id the peer gave us, when it is not the shared `MSID`: every
+    /// queued message on `MSID` is copied with this id instead (push relays only).
+    stream_id: Option<u32>,
     /// The shell's handle for this connection, passed back in wake-ups.
     pub token: usize,
     /// Set when the shell has been asked to write and has not written since.
@@ -61,6 +66,7 @@ impl Outbox {
             limits,
             skipping: false,
             overflows: 0,
+            stream_id: None,
             token,
             wake_pending: false,
             dropped_frames: 0,
@@ -76,6 +82,13 @@ impl Outbox {
     /// Queues bytes that must reach the player (commands, status, sequence headers).
     pub fn push_control(&mut self, bytes: Bytes) {
         self.push(bytes, false);
+    }
+
+    /// Moves what is queued from now on to message stream `id`. Shared messages carry
+    /// `MSID`; a push relay's server may have answered `createStream` with another id, and
+    /// then each message costs the relay a copy (rare: nginx-rtmp, ffmpeg and we answer 1).
+    pub fn set_stream_id(&mut self, id: u32) {
+        self.stream_id = (id != MSID).then_some(id);
     }
 
     /// Starts dropping media until the next keyframe (a player joining mid-GOP).
@@ -113,6 +126,10 @@ impl Outbox {
         if bytes.is_empty() {
             return;
         }
+        let bytes = match self.stream_id {
+            Some(id) => with_stream_id(&bytes, MSID, id),
+            None => bytes,
+        };
         self.queued += bytes.len();
         self.queue.push_back(Item { bytes, droppable });
     }
@@ -254,6 +271,27 @@ mod tests {
             o.push_media(&b(8), true);
         }
         assert!(o.fatal.is_some());
+    }
+
+    #[test]
+    fn another_stream_id_is_patched_into_a_copy() {
+        use crate::protocol::chunk_writer::encode_message;
+        let shared = encode_message(7, 40, 9, MSID, b"frame", 4096);
+        let control = encode_message(2, 0, 3, 0, &[0, 0, 0, 9], 4096);
+        let mut o = Outbox::new(1, OutboxLimits::default());
+        o.push_media(&shared, true);
+        o.set_stream_id(5);
+        o.push_media(&shared, true);
+        o.push_control(control.clone());
+        o.set_stream_id(MSID);
+        o.push_media(&shared, true);
+        let out: Vec<Vec<u8>> = o.slices(8).map(<[u8]>::to_vec).collect();
+        let mut patched = shared.to_vec();
+        patched[8..12].copy_from_slice(&5u32.to_le_bytes());
+        assert_eq!(
+            out,
+            vec![shared.to_vec(), patched, control.to_vec(), shared.to_vec()]
+        );
     }
 
     #[test]

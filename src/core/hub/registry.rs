@@ -102,8 +102,27 @@ impl Hub {
             .streams
             .entry(key.clone())
             .or_insert_with(|| Stream::new(chunk_size, GOP_LIMIT, now));
-        stream.add_player(id, outbox, opts.wait_video, wake);
+        stream.add_player(id, outbox, opts.wait_video, false, wake);
         Ok(())
+    }
+
+    /// Subscribes a push relay to a published stream: like a player it gets metadata,
+    /// sequence headers and the GOP first, then every frame as the same shared bytes; unlike
+    /// one it gets no player notices. It leaves with `stop_playing`.
+    pub fn subscribe_relay(
+        &mut self,
+        key: &StreamKey,
+        id: u64,
+        outbox: SharedOutbox,
+        wake: &mut dyn FnMut(usize),
+    ) -> Result<(), HubError> {
+        match self.streams.get_mut(key) {
+            Some(stream) if stream.publisher.is_some() => {
+                stream.add_player(id, outbox, false, true, wake);
+                Ok(())
+            }
+            _ => Err(HubError::NotFound),
+        }
     }
 
     pub fn stop_playing(&mut self, key: &StreamKey, id: u64) {

@@ -4,7 +4,7 @@ use super::facts::StreamFacts;
 use super::outbox::SharedOutbox;
 use super::status::{status_message, user_control, MSID, STREAM_BEGIN, STREAM_EOF};
 use crate::media::flv::{audio_is_config, video_is_keyframe, video_is_sequence_header};
-use crate::media::metadata::strip_set_data_frame;
+use crate::media::metadata::{is_metadata, strip_set_data_frame};
 use crate::protocol::chunk_writer::{encode_message, CSID_AUDIO, CSID_DATA, CSID_VIDEO};
 use crate::protocol::message::msg_type;
 use bytes::Bytes;
@@ -28,7 +28,11 @@ pub struct PlayOptions {
 #[derive(Debug, Clone, Default)]
 pub struct StreamInfo {
     pub publishing: bool,
+    /// Players, push relays not counted.
     pub players: usize,
+    pub relays: usize,
+    /// The chunk size of the stream's shared messages: a push relay announces it.
+    pub chunk_size: u32,
     pub bytes_in: u64,
     pub frames_in: u64,
     /// The hub's clock (see `Hub::set_now`) when the stream was created.
@@ -39,6 +43,9 @@ pub struct StreamInfo {
 struct Player {
     id: u64,
     outbox: SharedOutbox,
+    /// A push relay: it gets the media and data a publisher sends, none of the notices a
+    /// player gets (StreamBegin/EOF, PublishNotify), which are not for a remote server.
+    relay: bool,
     wait_video: bool,
     /// With `wait_video`: no video frame has reached this player since the publish began.
     waiting_video: bool,
@@ -89,7 +96,9 @@ impl Stream {
     pub(super) fn info(&self) -> StreamInfo {
         StreamInfo {
             publishing: self.publisher.is_some(),
-            players: self.players.len(),
+            players: self.players.iter().filter(|p| !p.relay).count(),
+            relays: self.players.iter().filter(|p| p.relay).count(),
+            chunk_size: self.chunk_size,
             bytes_in: self.bytes_in,
             frames_in: self.frames_in,
             since_ms: self.since_ms,
@@ -111,9 +120,11 @@ impl Stream {
         });
         for p in &self.players {
             let mut o = p.outbox.borrow_mut();
-            o.push_control(begin.clone());
-            if let Some(n) = &note {
-                o.push_control(n.clone());
+            if !p.relay {
+                o.push_control(begin.clone());
+                if let Some(n) = &note {
+                    o.push_control(n.clone());
+                }
             }
             // A new publisher's frames decode only from its first keyframe on.
             o.skip_to_keyframe();
@@ -134,7 +145,7 @@ impl Stream {
             "Stop publishing",
             self.chunk_size,
         );
-        for p in &self.players {
+        for p in self.players.iter().filter(|p| !p.relay) {
             let mut o = p.outbox.borrow_mut();
             o.push_control(eof.clone());
             o.push_control(note.clone());
@@ -159,6 +170,7 @@ impl Stream {
         id: u64,
         outbox: SharedOutbox,
         wait_video: bool,
+        relay: bool,
         wake: &mut dyn FnMut(usize),
     ) {
         // A GOP starts with a keyframe, so a player that gets one has its first video.
@@ -185,6 +197,7 @@ impl Stream {
         self.players.push(Player {
             id,
             outbox,
+            relay,
             wait_video,
             waiting_video: wait_video && !got_video,
         });
@@ -238,7 +251,11 @@ impl Stream {
                 self.broadcast_media(&msg, false, boundary, wake);
             }
             FrameKind::Data => {
-                if let Some(meta) = strip_set_data_frame(&payload) {
+                // `@setDataFrame` from encoders; a bare `onMetaData` from relays (nginx-rtmp
+                // pushes what its players get), which the C module's codec module keeps too.
+                let meta = strip_set_data_frame(&payload)
+                    .or_else(|| is_metadata(&payload).then(|| payload.clone()));
+                if let Some(meta) = meta {
                     self.facts.observe(kind, timestamp, &meta);
                     let msg =
                         encode_message(CSID_DATA, timestamp, msg_type::DATA_AMF0, MSID, &meta, cs);

@@ -95,6 +95,37 @@ pub fn encode_message(
     out.freeze()
 }
 
+/// A copy of a message made by [`encode_message`] whose message stream id is `from`, with
+/// `to` instead; any other message comes back as it is (a refcount, no copy).
+///
+/// Only the leading type 0 header carries the stream id (continuations are type 3), so one
+/// 4-byte patch moves the whole message to another stream. Shared media carries stream id 1;
+/// a push relay whose server answered `createStream` with another id patches its own copy.
+pub fn with_stream_id(msg: &Bytes, from: u32, to: u32) -> Bytes {
+    let Some(&first) = msg.first() else {
+        return msg.clone();
+    };
+    if first >> 6 != 0 || from == to {
+        return msg.clone();
+    }
+    let basic = match first & 0x3F {
+        0 => 2,
+        1 => 3,
+        _ => 1,
+    };
+    // Basic header, then timestamp (3), length (3), type (1): the stream id follows.
+    let at = basic + 7;
+    let Some(field) = msg.get(at..at + 4) else {
+        return msg.clone();
+    };
+    if field != from.to_le_bytes() {
+        return msg.clone();
+    }
+    let mut copy = BytesMut::from(&msg[..]);
+    copy[at..at + 4].copy_from_slice(&to.to_le_bytes());
+    copy.freeze()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::chunk_reader::ChunkReader;
@@ -186,5 +217,36 @@ mod tests {
         let m = r.read(&mut BytesMut::from(&wire[..])).unwrap().unwrap();
         assert_eq!((m.csid, &m.payload[..]), (CSID_CONTROL, &b"abc"[..]));
         assert!(encode_message(3, 0, 9, 1, &vec![0; MAX_MESSAGE_LEN + 1], 4096).is_empty());
+    }
+
+    #[test]
+    fn stream_id_patch_moves_the_whole_message() {
+        for csid in [5u32, 64, 320] {
+            for len in [0usize, 1, 300, 1000] {
+                let payload = pattern(len);
+                let wire = encode_message(csid, 0x0100_0000, 9, 1, &payload, 128);
+                let moved = with_stream_id(&wire, 1, 7);
+                assert_eq!(moved.len(), wire.len());
+                let mut r = ChunkReader::new(1 << 20, 4);
+                let m = r.read(&mut BytesMut::from(&moved[..])).unwrap().unwrap();
+                assert_eq!((m.csid, m.stream_id, m.timestamp), (csid, 7, 0x0100_0000));
+                assert_eq!(m.payload, payload);
+                // The shared original is untouched.
+                let m = r.read(&mut BytesMut::from(&wire[..])).unwrap().unwrap();
+                assert_eq!(m.stream_id, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn stream_id_patch_leaves_other_messages_alone() {
+        let control = encode_message(CSID_CONTROL, 0, 4, 0, &[0, 0, 0, 0, 0, 1], 128);
+        assert_eq!(with_stream_id(&control, 1, 9), control);
+        let same = encode_message(CSID_VIDEO, 0, 9, 1, b"x", 128);
+        assert_eq!(with_stream_id(&same, 1, 1), same);
+        for junk in [&b""[..], &[0x05, 0, 0][..], &[0xC5, 1, 0, 0, 0][..]] {
+            let b = Bytes::copy_from_slice(junk);
+            assert_eq!(with_stream_id(&b, 1, 9), b);
+        }
     }
 }

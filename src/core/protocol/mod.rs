@@ -1,4 +1,4 @@
-//! RTMP on the wire: handshake, chunk stream, AMF0 commands and the server session.
+//! RTMP on the wire: handshakes, chunk stream, AMF0 commands and the server session.
 //!
 //! `rml_rtmp` supplies the handshake digest logic, AMF0 and message types; the chunk reader,
 //! the shared chunk writer and the session state machine are ours (see docs/architecture.md).
@@ -7,6 +7,7 @@ pub mod aggregate;
 pub mod amf;
 pub mod chunk_reader;
 pub mod chunk_writer;
+pub mod client_handshake;
 pub mod control;
 pub mod handshake;
 pub mod message;
@@ -19,8 +20,9 @@ mod session_tests;
 
 pub use chunk_reader::{ChunkError, ChunkReader};
 pub use chunk_writer::{
-    encode_message, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_VIDEO,
+    encode_message, with_stream_id, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA, CSID_VIDEO,
 };
+pub use client_handshake::ClientHandshake;
 pub use handshake::{HandshakeError, HandshakeProgress, ServerHandshake};
 pub use message::RawMessage;
 pub use server_session::{
