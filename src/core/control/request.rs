@@ -1,5 +1,6 @@
 //! `…/<section>/<method>?args`: parsed from the right as the C module does, so the API works
 //! under any location prefix. Unknown words and arguments are refused with a reason.
+use crate::config::relay::parse_push;
 
 /// `rtmp_control` sections, as bits of the directive's mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -7,6 +8,8 @@ pub enum Section {
     Record = 1,
     Drop = 2,
     Redirect = 4,
+    /// Ours: push targets added to and removed from live streams.
+    Push = 8,
 }
 
 /// Which sessions of a stream a drop or redirect acts on.
@@ -23,6 +26,10 @@ pub enum Method {
     RecordStop,
     Drop(Target),
     Redirect(Target, String),
+    /// `push/start?url=`: push the selected streams to `url` (a `push` directive's URL).
+    PushStart(String),
+    /// `push/stop?url=`: stop pushing the selected streams to `url`.
+    PushStop(String),
 }
 
 /// The session filter every method shares; None matches anything.
@@ -52,6 +59,7 @@ pub fn parse_request(path: &str, query: &str) -> Result<ControlRequest, (u16, St
     let mut filter = Filter::default();
     let mut recorder = String::new();
     let mut newname = None;
+    let mut url = None;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v =
@@ -73,6 +81,7 @@ pub fn parse_request(path: &str, query: &str) -> Result<ControlRequest, (u16, St
             }
             "rec" => recorder = v,
             "newname" => newname = Some(v),
+            "url" => url = Some(v),
             _ => return Err(bad(format!("unknown argument \"{}\"", shown(k)))),
         }
     }
@@ -88,11 +97,32 @@ pub fn parse_request(path: &str, query: &str) -> Result<ControlRequest, (u16, St
                 .ok_or_else(|| bad("redirect needs \"newname\"".into()))?;
             (Section::Redirect, Method::Redirect(t, n))
         }
+        ("push", m @ ("start" | "stop")) => {
+            let u = url
+                .take()
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| bad("push needs \"url\"".into()))?;
+            // The parser's reasons quote the URL: keep them one bounded line.
+            if u.len() > MAX_URL || u.chars().any(char::is_control) {
+                return Err(bad(format!("invalid url \"{}\"", shown(&u))));
+            }
+            parse_push("push", &[&u]).map_err(|e| bad(e.to_string()))?;
+            let method = if m == "start" {
+                Method::PushStart(u)
+            } else {
+                Method::PushStop(u)
+            };
+            (Section::Push, method)
+        }
         ("record", m) => return Err(not_found(format!("unknown record method \"{}\"", shown(m)))),
+        ("push", m) => return Err(not_found(format!("unknown push method \"{}\"", shown(m)))),
         (s, _) => return Err(not_found(format!("unknown section \"{}\"", shown(s)))),
     };
     if newname.is_some() {
         return Err(bad("\"newname\" is for redirect only".into()));
+    }
+    if url.is_some() {
+        return Err(bad("\"url\" is for push only".into()));
     }
     Ok(ControlRequest {
         section,
@@ -110,6 +140,9 @@ fn target(m: &str) -> Result<Target, (u16, String)> {
         _ => Err(not_found(format!("unknown method \"{}\"", shown(m)))),
     }
 }
+
+/// The longest `url` accepted (requests travel between workers in 1 KB mailbox slots).
+const MAX_URL: usize = 512;
 
 /// Client text inside a one-line reason: control characters escaped, at most 64 characters.
 fn shown(s: &str) -> String {
@@ -164,7 +197,9 @@ impl ControlRequest {
             Method::RecordStart => ("record/start".to_string(), None),
             Method::RecordStop => ("record/stop".to_string(), None),
             Method::Drop(t) => (format!("drop/{}", t.word()), None),
-            Method::Redirect(t, n) => (format!("redirect/{}", t.word()), Some(n)),
+            Method::Redirect(t, n) => (format!("redirect/{}", t.word()), Some(("newname", n))),
+            Method::PushStart(u) => ("push/start".to_string(), Some(("url", u))),
+            Method::PushStop(u) => ("push/stop".to_string(), Some(("url", u))),
         };
         let mut q = vec![format!("srv={}", self.filter.srv)];
         let mut add = |k: &str, v: &str| q.push(format!("{k}={}", escape(v)));
@@ -183,8 +218,8 @@ impl ControlRequest {
         if !self.recorder.is_empty() {
             add("rec", &self.recorder);
         }
-        if let Some(n) = extra {
-            add("newname", n);
+        if let Some((k, v)) = extra {
+            add(k, v);
         }
         format!("{path}?{}", q.join("&"))
     }

@@ -41,6 +41,26 @@ fn refuses_with_a_reason() {
         ),
         ("/control/drop/client", "newname=b", 400, "redirect only"),
         ("/control/drop/client", "name=%zz", 400, "bad escape"),
+        ("/control/push/start", "app=live", 400, "push needs \"url\""),
+        ("/control/push/stop", "url=", 400, "push needs \"url\""),
+        (
+            "/control/push/start",
+            "url=rtmp%3A%2F%2Fh%3A0%2Fapp",
+            400,
+            "invalid port in url \"h:0/app\"",
+        ),
+        (
+            "/control/push/pause",
+            "url=rtmp://h/a",
+            404,
+            "unknown push method",
+        ),
+        (
+            "/control/drop/client",
+            "url=rtmp://h/a",
+            400,
+            "url\" is for push only",
+        ),
     ];
     for (path, q, status, reason) in cases {
         let (s, r) = parse_request(path, q).unwrap_err();
@@ -58,6 +78,11 @@ fn wire_round_trip() {
             "app=x&newname=new%2Fname&clientid=3",
         ),
         ("/c/drop/publisher", ""),
+        (
+            "/c/push/start",
+            "app=live&name=a&url=rtmp%3A%2F%2F127.0.0.1%3A1936%2Fapp%2Fkey%3Fk%3Dv%26x",
+        ),
+        ("/c/push/stop", "url=rtmp://h/app"),
     ] {
         let r = parse_request(p, q).unwrap();
         assert_eq!(ControlRequest::from_wire(&r.to_wire()), Some(r));
@@ -70,6 +95,20 @@ fn wire_round_trip() {
     let back = Answer::from_wire(&a.to_wire()).unwrap();
     assert_eq!(back.count, 2);
     assert_eq!(back.path.as_deref(), Some("/r/a b.flv"));
+}
+
+#[test]
+fn push_section() {
+    let r = parse_request(
+        "/control/push/start",
+        "app=live&name=cam&url=rtmp://h:1936/app/key",
+    )
+    .unwrap();
+    assert_eq!(r.section, Section::Push);
+    assert_eq!(r.method, Method::PushStart("rtmp://h:1936/app/key".into()));
+    assert_eq!(r.filter.name.as_deref(), Some("cam"));
+    let r = parse_request("/control/push/stop/", "url=rtmp%3A%2F%2Fh%2Fapp").unwrap();
+    assert_eq!(r.method, Method::PushStop("rtmp://h/app".into()));
 }
 
 #[test]
