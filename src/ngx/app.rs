@@ -146,6 +146,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
                 NGX_LOG_INFO,
                 &format!("rtmp: publish \"{}\" in \"{}\"", req.name, key.app),
             );
+            super::relay::publish_started(conn, ctx, &key);
             conn.role = Role::Publishing(key);
             conn.session.accept_publish(req.stream_id);
             conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
@@ -276,6 +277,7 @@ pub fn leave(conn: &mut Conn) {
                 &format!("rtmp: unpublish \"{}\"", key.name),
             );
             with_hub(|hub| hub.unpublish(&key, conn.id, &mut wake));
+            super::relay::publish_stopped(&key);
         }
         Role::Playing(key) => with_hub(|hub| hub.stop_playing(&key, conn.id)),
         Role::Idle => {}

@@ -4,6 +4,7 @@
 use super::app::{self, App};
 use super::conf::RtmpConfCtx;
 use super::ffi::log;
+use super::flush::{flush_outbox, Flush};
 use super::ngx_rtmp_core_module::{core_srv_conf, CoreSrvConf};
 use super::ngx_rtmp_log_module as access_log;
 use super::storage::{Notice, Sinks};
@@ -153,7 +154,8 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             closing: false,
         });
         let conn = Box::into_raw(conn);
-        (*conn).outbox.borrow_mut().token = conn as usize;
+        // The hub wakes a subscriber by posting its write event (see `wake`).
+        (*conn).outbox.borrow_mut().token = (*c).write as usize;
         worker::register(conn, id);
         (*c).data = conn as *mut std::ffi::c_void;
         let ping = addr_of_mut!((*conn).ping);
@@ -470,17 +472,17 @@ pub fn move_session_output(conn: &mut Conn) {
 /// the connection's own handlers (the control API).
 pub fn flush_later(conn: &mut Conn) {
     move_session_output(conn);
-    wake(conn as *mut Conn as usize);
+    // SAFETY: conn.c is the live connection of this Conn.
+    wake(unsafe { (*conn.c).write } as usize);
 }
 
-/// The hub's wake-up: schedule a write on the player's connection.
+/// The hub's wake-up: schedule a write on a subscriber's connection. A token is the write
+/// event of the connection (a player's or a push relay's), whose handler flushes its outbox.
 pub fn wake(token: usize) {
-    let conn = token as *mut Conn;
-    // SAFETY: tokens are Conn pointers of players still subscribed (they unsubscribe before
-    // their Conn is freed); posting an event only links it into nginx's queue.
+    let wev = token as *mut ngx_event_t;
+    // SAFETY: tokens are write events of connections still subscribed (they unsubscribe
+    // before the connection closes); posting an event only links it into nginx's queue.
     unsafe {
-        let c = (*conn).c;
-        let wev = (*c).write;
         if (*wev).posted() == 0 {
             nginx_sys::ngx_post_event(wev, addr_of_mut!(nginx_sys::ngx_posted_events));
         }
@@ -509,60 +511,20 @@ unsafe fn flush(c: *mut ngx_connection_t) {
     unsafe {
         let conn = conn_of(c);
         move_session_output(conn);
-        let wev = (*c).write;
-        loop {
-            let mut o = conn.outbox.borrow_mut();
-            if let Some(why) = o.fatal {
-                drop(o);
+        match flush_outbox(c, &conn.outbox, conn.timeout) {
+            Flush::Drained if conn.closing => close_connection(c),
+            Flush::Drained | Flush::Blocked => {}
+            Flush::Fatal(why) => {
                 log(
                     (*c).log,
                     NGX_LOG_ERR,
                     &format!("rtmp: {why}, closing connection"),
                 );
                 close_connection(c);
-                return;
             }
-            if o.is_empty() {
-                o.wake_pending = false;
-                drop(o);
-                if (*wev).timer_set() != 0 {
-                    nginx_sys::ngx_del_timer(wev);
-                }
-                if conn.closing {
-                    close_connection(c);
-                }
-                return;
-            }
-            let iov: Vec<libc::iovec> = o
-                .slices(64)
-                .map(|s| libc::iovec {
-                    iov_base: s.as_ptr() as *mut _,
-                    iov_len: s.len(),
-                })
-                .collect();
-            let n = libc::writev((*c).fd, iov.as_ptr(), iov.len() as i32);
-            if n > 0 {
-                o.consume(n as usize);
-                continue;
-            }
-            let err = std::io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN) => {
-                    drop(o);
-                    (*wev).set_ready(0);
-                    nginx_sys::ngx_add_timer(wev, conn.timeout);
-                    if nginx_sys::ngx_handle_write_event(wev, 0) != nginx_sys::NGX_OK as isize {
-                        close_connection(c);
-                    }
-                    return;
-                }
-                _ => {
-                    drop(o);
-                    log((*c).log, NGX_LOG_INFO, &format!("rtmp: send failed: {err}"));
-                    close_connection(c);
-                    return;
-                }
+            Flush::Failed(err) => {
+                log((*c).log, NGX_LOG_INFO, &format!("rtmp: send failed: {err}"));
+                close_connection(c);
             }
         }
     }

@@ -3,6 +3,7 @@
 //! adds up the answers of every worker.
 use super::app;
 use super::conn::{close_connection, send_notices, Conn, Role};
+use super::relay;
 use super::stat::zone;
 use super::worker::for_each_conn;
 use nginx_sys::{ngx_cycle_t, ngx_event_t};
@@ -79,6 +80,7 @@ fn wanted(target: Target, publishing: bool) -> bool {
 fn execute(req: &ControlRequest) -> Answer {
     let target = match &req.method {
         Method::RecordStart | Method::RecordStop => Target::Publisher,
+        Method::PushStart(_) | Method::PushStop(_) => Target::Publisher,
         Method::Drop(t) | Method::Redirect(t, _) => *t,
     };
     let mut conns = Vec::new();
@@ -116,6 +118,20 @@ fn execute(req: &ControlRequest) -> Answer {
                 // SAFETY: as above.
                 let conn = unsafe { &mut *data };
                 record(conn, req, &mut answer);
+            }
+            Method::PushStart(url) | Method::PushStop(url) => {
+                // SAFETY: as above.
+                let conn = unsafe { &*data };
+                let done = match (&req.method, &conn.role) {
+                    (Method::PushStart(_), _) => relay::control_start(conn, url),
+                    (_, Role::Publishing(key)) => relay::control_stop(key, url),
+                    _ => Ok(false),
+                };
+                match done {
+                    Ok(true) => answer.count += 1,
+                    Ok(false) => {}
+                    Err(e) => answer.error = Some(e),
+                }
             }
         }
     }

@@ -1,4 +1,4 @@
-//! http side of `/control` (`rtmp_control all|record|drop|redirect`): the C module's API,
+//! http side of `/control` (`rtmp_control all|record|drop|redirect|push`): the C module's API,
 //! answered for the whole server. The request is checked here, posted to every worker through
 //! the control mailbox, and answered once every live worker has (control.rs acts on each
 //! worker's sessions). The wait is a timer on the request, never a blocking loop.
@@ -35,7 +35,7 @@ unsafe extern "C" fn set_control(
     conf: *mut c_void,
 ) -> *mut c_char {
     super::ffi::catch("rtmp_control", NGX_CONF_ERROR, || {
-        let Ok(words) = check_words(cf, &["all", "record", "drop", "redirect"]) else {
+        let Ok(words) = check_words(cf, &["all", "record", "drop", "redirect", "push"]) else {
             return NGX_CONF_ERROR;
         };
         let mask = words.iter().fold(0u32, |m, w| {
@@ -43,6 +43,7 @@ unsafe extern "C" fn set_control(
                 "record" => Section::Record as u32,
                 "drop" => Section::Drop as u32,
                 "redirect" => Section::Redirect as u32,
+                "push" => Section::Push as u32,
                 _ => 0xff,
             }
         });

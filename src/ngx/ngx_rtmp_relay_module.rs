@@ -1,22 +1,36 @@
-//! `push`, `pull` and the relay settings: parsed, checked and kept with nginx-rtmp-module's
-//! syntax (plus `rtmps://`); the relays themselves come with the relay release.
+//! `push`, `pull` and the relay settings with nginx-rtmp-module's syntax (plus `rtmps://`).
+//! Plain `push` relays run (relay/); `pull`, `session_relay` and `rtmps://` pushes are
+//! checked and kept for a later release.
 use super::conf::{
-    app_conf_ctx, directive, later_set, rtmp_module, Conf, Directive, RtmpModuleCtx,
-    APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
+    app_conf_ctx, directive, later_set, rtmp_module, set, Conf, Directive, RtmpConfCtx,
+    RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
 };
+use super::relay::resolve;
 use super::values::{flag, msec};
 use nginx_sys::{
     ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1,
 };
-use ngx_rtmp_core::config::relay::{parse_push, RelayTarget};
+use ngx_rtmp_core::config::relay::{parse_push, RelayTarget, Scheme};
+use std::net::SocketAddr;
+use std::ptr::addr_of_mut;
+
+/// A `push` target and the addresses its host had when the configuration was read (as the
+/// C module resolves with ngx_parse_url; a reload resolves again).
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    pub target: RelayTarget,
+    pub addrs: Vec<SocketAddr>,
+}
 
 #[derive(Default)]
 pub struct RelayAppConf {
-    pub pushes: Vec<RelayTarget>,
+    pub pushes: Vec<PushTarget>,
     pub pulls: Vec<RelayTarget>,
     pub push_reconnect: Option<u64>,
     pub pull_reconnect: Option<u64>,
     pub session_relay: Option<bool>,
+    /// `relay_buffer`: the buffer length a pull asks its server for; pushes do not use it
+    /// (nor does the C module).
     pub buffer: Option<u64>,
 }
 
@@ -32,12 +46,20 @@ impl Conf for RelayAppConf {
 
 fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
     let target = parse_push(&d.name, &d.values()).map_err(|e| e.to_string())?;
-    super::deferred::note(&d.name);
-    if d.name == "push" {
-        c.pushes.push(target);
-    } else {
+    if d.name != "push" {
+        super::deferred::note(&d.name);
         c.pulls.push(target);
+        return Ok(());
     }
+    let addrs = if target.scheme == Scheme::Rtmps {
+        // RTMPS pushes come with TLS; until then they are kept, named in the start-up
+        // warning, and never started.
+        super::deferred::note("push rtmps://");
+        Vec::new()
+    } else {
+        resolve(&target.host, target.port).map_err(|e| format!("{e} in url \"{}\"", target.url))?
+    };
+    c.pushes.push(PushTarget { target, addrs });
     Ok(())
 }
 
@@ -53,7 +75,7 @@ static mut NGX_RTMP_RELAY_COMMANDS: [ngx_command_t; 7] = [
         T1,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, push_reconnect, msec)
+        set!(R, push_reconnect, msec)
     ),
     directive!(
         "pull_reconnect",
@@ -74,7 +96,7 @@ static mut NGX_RTMP_RELAY_COMMANDS: [ngx_command_t; 7] = [
         RTMP_MS | NGX_CONF_TAKE1 as ngx_uint_t,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, buffer, msec)
+        set!(R, buffer, msec)
     ),
     ngx_command_t::empty(),
 ];
@@ -84,3 +106,15 @@ static NGX_RTMP_RELAY_MODULE_CTX: RtmpModuleCtx = app_conf_ctx!(RelayAppConf);
 #[no_mangle]
 pub static mut ngx_rtmp_relay_module: ngx_module_t =
     rtmp_module!(NGX_RTMP_RELAY_MODULE_CTX, NGX_RTMP_RELAY_COMMANDS);
+
+/// The relay settings of an application.
+pub fn relay_conf(ctx: &RtmpConfCtx) -> &RelayAppConf {
+    // SAFETY: ctx is an application context of the running cycle, made with this module's
+    // create_app_conf at index ctx_index.
+    unsafe {
+        super::conf::conf_at(
+            ctx.app_conf,
+            (*addr_of_mut!(ngx_rtmp_relay_module)).ctx_index,
+        )
+    }
+}

@@ -103,6 +103,8 @@ pub struct NginxOpts {
     pub worker_processes: u32,
     /// `error_log ... debug` instead of `info`.
     pub debug: bool,
+    /// The RTMP port to use instead of a free one (a server restarted on its old port).
+    pub rtmp_port: Option<u16>,
 }
 
 impl NginxOpts {
@@ -113,6 +115,7 @@ impl NginxOpts {
             main_extra: String::new(),
             worker_processes: 1,
             debug: false,
+            rtmp_port: None,
         }
     }
 }
@@ -161,7 +164,7 @@ impl Nginx {
             // Workers run as nginx's unprivileged user: they create recordings and HLS files
             // under the prefix, as they would under a directory an admin made writable.
             fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-            let rtmp_port = free_port();
+            let rtmp_port = opts.rtmp_port.unwrap_or_else(free_port);
             let http_port = free_port();
             let conf = format!(
                 "load_module {so};\n\

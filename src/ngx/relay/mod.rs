@@ -1,0 +1,158 @@
+//! Push relays of this worker: started when a stream is published in an application with
+//! `push` targets, stopped when its publisher leaves, added and removed at run time through
+//! /control/push. Each relay (push.rs) is its own outbound connection and hub subscriber.
+mod addr;
+mod push;
+
+pub use addr::resolve;
+pub use push::Settings;
+
+use super::conf::RtmpConfCtx;
+use super::conn::{Conn, Role};
+use super::ffi::log;
+use super::ngx_rtmp_core_module::core_srv_conf;
+use super::ngx_rtmp_relay_module::{relay_conf, PushTarget};
+use super::worker::next_session_id;
+use nginx_sys::{ngx_msec_t, NGX_LOG_INFO};
+use ngx_rtmp_core::config::relay::{parse_push, RelayTarget, Scheme};
+use ngx_rtmp_core::hub::StreamKey;
+use push::Push;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+thread_local! {
+    /// The worker's relays by id (the boxes push.rs frees in `destroy`).
+    static PUSHES: RefCell<BTreeMap<u64, usize>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// The relays of the worker, as pointers: handlers may free relays, so callers look each up
+/// again (`get`) before use.
+fn ids_where(mut f: impl FnMut(&Push) -> bool) -> Vec<u64> {
+    PUSHES.with(|m| {
+        m.borrow()
+            .iter()
+            .filter(|(_, &p)| {
+                // SAFETY: registered pointers are live relays (removed before they are freed).
+                f(unsafe { &*(p as *const Push) })
+            })
+            .map(|(&id, _)| id)
+            .collect()
+    })
+}
+
+fn remove(id: u64, why: &str) {
+    let p = PUSHES.with(|m| m.borrow_mut().remove(&id));
+    if let Some(p) = p {
+        // SAFETY: the pointer came from push::create and is no longer registered.
+        unsafe { push::destroy(p as *mut Push, why) };
+    }
+}
+
+fn settings(conn: &Conn, app: &RtmpConfCtx) -> Settings {
+    // SAFETY: conn.srv is the server context of the listening socket that accepted it.
+    let cscf = unsafe { core_srv_conf(&*conn.srv) };
+    Settings {
+        timeout: cscf.timeout.unwrap_or(60_000) as ngx_msec_t,
+        ack_window: cscf.ack_window.unwrap_or(5_000_000) as u32,
+        max_message: cscf.max_message.unwrap_or(1 << 20) as u32,
+        reconnect_ms: relay_conf(app).push_reconnect.unwrap_or(3000),
+    }
+}
+
+/// Host, port and path: two spellings of one target compare equal.
+fn same_target(a: &RelayTarget, b: &RelayTarget) -> bool {
+    let path = |t: &RelayTarget| t.url.split_once('/').map(|(_, p)| p.to_string());
+    a.scheme == b.scheme
+        && a.host.eq_ignore_ascii_case(&b.host)
+        && a.port == b.port
+        && path(a) == path(b)
+}
+
+fn start(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey, target: PushTarget, control: bool) {
+    let id = next_session_id();
+    let p = push::create(id, key.clone(), target, control, settings(conn, app));
+    PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
+}
+
+/// Whether the session's connection is one of this worker's own relays coming back in: its
+/// peer address is the local address of a relay connection.
+fn from_own_push(conn: &Conn) -> bool {
+    // SAFETY: conn.c is the live connection of this session; nginx set its peer address.
+    let peer = unsafe { addr::from_sockaddr((*conn.c).sockaddr as *const libc::sockaddr) };
+    let Some(peer) = peer.map(addr::canonical) else {
+        return false;
+    };
+    !ids_where(|p| p.local == Some(peer)).is_empty()
+}
+
+/// A stream began publishing in an application with `live on` (app.rs): its `push` targets
+/// start. A stream that arrives over this server's own push is not pushed again by the
+/// receiving application (the C module would, and `push`es between two applications of one
+/// server would feed each other for ever).
+pub fn publish_started(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey) {
+    let targets: Vec<PushTarget> = relay_conf(app)
+        .pushes
+        .iter()
+        .filter(|t| t.target.scheme == Scheme::Rtmp)
+        .filter(|t| t.target.name.as_deref().is_none_or(|n| n == key.name))
+        .cloned()
+        .collect();
+    if targets.is_empty() {
+        return;
+    }
+    if from_own_push(conn) {
+        // SAFETY: conn.c is live.
+        let clog = unsafe { (*conn.c).log };
+        log(
+            clog,
+            NGX_LOG_INFO,
+            &format!(
+                "relay: \"{}\" comes from this server's own push, not pushed again",
+                key.name
+            ),
+        );
+        return;
+    }
+    for t in targets {
+        start(conn, app, key, t, false);
+    }
+}
+
+/// The publisher of `key` left: every relay of the stream stops.
+pub fn publish_stopped(key: &StreamKey) {
+    for id in ids_where(|p| &p.key == key) {
+        remove(id, "the publisher left");
+    }
+}
+
+/// /control/push/start for the stream `conn` publishes. Ok(true): a relay started;
+/// Ok(false): the stream already pushes there.
+pub fn control_start(conn: &Conn, url: &str) -> Result<bool, (u16, String)> {
+    let (Role::Publishing(key), Some(app)) = (&conn.role, &conn.app) else {
+        return Ok(false);
+    };
+    let target = parse_push("push", &[url]).map_err(|e| (400, e.to_string()))?;
+    if target.scheme == Scheme::Rtmps {
+        return Err((501, "rtmps:// pushes come with RTMPS support".into()));
+    }
+    if !ids_where(|p| &p.key == key && same_target(&p.target.target, &target)).is_empty() {
+        return Ok(false);
+    }
+    let addrs = resolve(&target.host, target.port)
+        .map_err(|e| (502, format!("{e} in url \"{}\"", target.url)))?;
+    // SAFETY: application contexts live as long as the cycle that accepted the session.
+    let ctx = unsafe { &*app.ctx };
+    start(conn, ctx, key, PushTarget { target, addrs }, true);
+    Ok(true)
+}
+
+/// /control/push/stop: the relays of `key` to `url` (from `push` or from the control API)
+/// stop and are not reconnected. Whether there was one.
+pub fn control_stop(key: &StreamKey, url: &str) -> Result<bool, (u16, String)> {
+    let target = parse_push("push", &[url]).map_err(|e| (400, e.to_string()))?;
+    let ids = ids_where(|p| &p.key == key && same_target(&p.target.target, &target));
+    for &id in &ids {
+        remove(id, "stopped by /control/push/stop");
+    }
+    Ok(!ids.is_empty())
+}

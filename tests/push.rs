@@ -1,0 +1,348 @@
+//! Push relays between real nginx instances running the module: `push` to another server
+//! and to another application of the same server, a target that restarts or never answers,
+//! the relay ending with its publisher, and targets added and removed with /control/push.
+use ngx_rtmp_tests::media::*;
+use ngx_rtmp_tests::*;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+const STAT: &str = "location /stat { rtmp_stat all; }";
+const CONTROL: &str = "location /control { rtmp_control all; }";
+
+fn start(rtmp: &str, port: Option<u16>) -> Nginx {
+    let mut opts = NginxOpts::new(rtmp);
+    opts.http_server_extra = format!("{STAT}\n{CONTROL}");
+    opts.rtmp_port = port;
+    Nginx::start_opts(opts)
+}
+
+/// B: `application app { live on; }`.
+fn target(port: Option<u16>) -> Nginx {
+    start(&simple_rtmp("app", "live on;"), port)
+}
+
+/// A: `application live { live on; <extra> }`.
+fn source(extra: &str) -> Nginx {
+    start(&simple_rtmp("live", &format!("live on;\n{extra}")), None)
+}
+
+fn stat(ng: &Nginx) -> Value {
+    let (_, body) = http_get(&ng.http_url("/stat?format=json"), Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("/stat: {e}"));
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/stat JSON: {e}: {body}"))
+}
+
+/// The stream `app/name` in /stat, if it is there.
+fn stat_stream(ng: &Nginx, app: &str, name: &str) -> Option<Value> {
+    let doc = stat(ng);
+    for server in doc["servers"].as_array()? {
+        for a in server["applications"].as_array()? {
+            if a["name"] != app {
+                continue;
+            }
+            for s in a["live"]["streams"].as_array()? {
+                if s["name"] == name {
+                    return Some(s.clone());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Waits until `app/name` on `ng` has a publisher that sends media.
+fn wait_publishing(ng: &Nginx, app: &str, name: &str, limit: Duration) -> Option<Duration> {
+    let t0 = Instant::now();
+    wait_for(limit, || {
+        stat_stream(ng, app, name).filter(|s| s["publishing"] == true && s["active"] == true)
+    })
+    .map(|_| t0.elapsed())
+}
+
+fn control(ng: &Nginx, path_query: &str) -> (u16, String) {
+    http_get(
+        &ng.http_url(&format!("/control/{path_query}")),
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|e| panic!("/control/{path_query}: {e}"))
+}
+
+fn count_lines(ng: &Nginx, needle: &str) -> usize {
+    ng.error_log()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+/// At least 90% of `seconds` of 25 fps video and 44.1 kHz AAC (1024 samples a frame).
+fn assert_decoded(what: &str, r: &PlayResult, seconds: f64) {
+    let video = (seconds * 25.0 * 0.9) as u32;
+    let audio = (seconds * 44100.0 / 1024.0 * 0.9) as u32;
+    eprintln!(
+        "{what}: {} video / {} audio frames decoded in {seconds} s (need {video} / {audio})",
+        r.video_frames, r.audio_frames
+    );
+    assert_eq!(r.video_codec.as_deref(), Some("h264"), "{what}: {r:?}");
+    assert_eq!(r.audio_codec.as_deref(), Some("aac"), "{what}: {r:?}");
+    assert!(
+        r.video_frames >= video && r.audio_frames >= audio,
+        "{what}: too few frames: {r:?}"
+    );
+}
+
+/// (a) A pushes live/x to B's app: a player on B decodes the stream; on A the relay is not a
+/// client in /stat; B sees it as a publisher that introduces itself as ngx-rtmp.
+#[test]
+fn push_to_another_server() {
+    let b = target(None);
+    let a = source(&format!("push rtmp://127.0.0.1:{}/app;", b.rtmp_port));
+    let _publisher = publish_ffmpeg(&a.rtmp_url("live", "x"), 30);
+    let took = wait_publishing(&b, "app", "x", Duration::from_secs(15));
+    eprintln!("the relay publishes on B after {took:?} (from ffmpeg's start)");
+    assert!(took.is_some(), "no stream on B:\n{}", a.error_log_tail(30));
+    let r = play_count_frames(&b.rtmp_url("app", "x"), 8.0);
+    assert_decoded("player on B", &r, 8.0);
+
+    let on_a = stat_stream(&a, "live", "x").expect("x on A");
+    assert_eq!(
+        on_a["nclients"], 1,
+        "the relay counts as a client on A: {on_a}"
+    );
+    let on_b = stat_stream(&b, "app", "x").expect("x on B");
+    let relay = &on_b["clients"][0];
+    assert_eq!(relay["publishing"], true, "{on_b}");
+    assert_eq!(
+        relay["flashver"], "FMLE/3.0 (compatible; ngx-rtmp)",
+        "{on_b}"
+    );
+    assert_eq!(on_b["meta"]["video"]["codec"], "H264", "{on_b}");
+    assert_eq!(count_lines(&a, "relay: push publishing"), 1);
+    assert_eq!(
+        count_lines(&a, "relay: push failed"),
+        0,
+        "{}",
+        a.error_log()
+    );
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
+
+/// (b) The target goes away and comes back on the same port: the relay reconnects and a new
+/// player on B gets video, while a player on A never stops.
+#[test]
+fn target_restart_is_reconnected() {
+    let b = target(None);
+    let port = b.rtmp_port;
+    let a = source(&format!("push rtmp://127.0.0.1:{port}/app;"));
+    let _publisher = publish_ffmpeg(&a.rtmp_url("live", "x"), 60);
+    assert!(wait_publishing(&b, "app", "x", Duration::from_secs(15)).is_some());
+    let player_a = spawn_ffmpeg_player(&a.rtmp_url("live", "x"), 16.0);
+    std::thread::sleep(Duration::from_secs(2));
+
+    // A hard stop: nginx closes every connection at once on SIGTERM.
+    signal(b.master_pid(), libc::SIGTERM);
+    let gone = wait_for(Duration::from_secs(10), || {
+        (!port_listening(port)).then_some(())
+    });
+    assert!(gone.is_some(), "B did not stop");
+    let t0 = Instant::now();
+    drop(b);
+    let b = target(Some(port));
+    eprintln!("B back on port {port} after {:?}", t0.elapsed());
+    let back = wait_publishing(&b, "app", "x", Duration::from_secs(20));
+    eprintln!("the relay publishes on the new B after {back:?}");
+    assert!(back.is_some(), "no reconnect:\n{}", a.error_log_tail(30));
+    let r = play_count_frames(&b.rtmp_url("app", "x"), 4.0);
+    assert_decoded("player on the new B", &r, 4.0);
+
+    let r = finish_play(player_a, Duration::from_secs(60));
+    assert_decoded("player on A through the restart", &r, 16.0);
+    assert!(count_lines(&a, "relay: push failed") >= 1);
+    assert!(
+        count_lines(&a, "relay: push reconnects in 3000 ms") >= 1,
+        "{}",
+        a.error_log()
+    );
+    assert_eq!(
+        count_lines(&a, "relay: push publishing"),
+        2,
+        "{}",
+        a.error_log()
+    );
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
+
+/// (c) When the publisher on A stops, the relay's session on B ends within 2 s.
+#[test]
+fn unpublish_ends_the_relay() {
+    let b = target(None);
+    let a = source(&format!("push rtmp://127.0.0.1:{}/app;", b.rtmp_port));
+    let publisher = publish_ffmpeg(&a.rtmp_url("live", "x"), 5);
+    assert!(wait_publishing(&b, "app", "x", Duration::from_secs(15)).is_some());
+    let out = publisher.wait_bounded(Duration::from_secs(30));
+    let t0 = Instant::now();
+    assert!(out.success(), "ffmpeg: {}", out.stderr);
+    let ended = wait_for(Duration::from_secs(5), || {
+        b.error_log()
+            .contains("rtmp: unpublish \"x\"")
+            .then(|| t0.elapsed())
+    });
+    eprintln!("relay session on B ended {ended:?} after the publisher on A");
+    assert!(
+        ended.is_some_and(|d| d < Duration::from_secs(2)),
+        "B still has the relay: {ended:?}\n{}",
+        b.error_log_tail(20)
+    );
+    let closed = wait_for(Duration::from_secs(5), || {
+        stat_stream(&b, "app", "x").is_none().then_some(())
+    });
+    assert!(closed.is_some(), "x is still on B's /stat");
+    assert!(a
+        .error_log()
+        .contains("relay: push stopped: the publisher left"));
+    assert_eq!(count_lines(&a, "relay: push failed"), 0);
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
+
+/// (d) /control/push/start adds a target to a running stream (no re-publish) and a player
+/// there gets video; /control/push/stop removes it.
+#[test]
+fn control_adds_and_removes_targets() {
+    let b = target(None);
+    let a = source("");
+    let _publisher = publish_ffmpeg(&a.rtmp_url("live", "x"), 40);
+    assert!(wait_publishing(&a, "live", "x", Duration::from_secs(15)).is_some());
+    let url = format!("rtmp://127.0.0.1:{}/app", b.rtmp_port);
+    let start = format!("push/start?app=live&name=x&url={url}");
+    let stop = format!("push/stop?app=live&name=x&url={url}");
+    assert_eq!(control(&a, &start), (200, "1".into()));
+    // Already pushing there: nothing more to start.
+    assert_eq!(control(&a, &start), (200, "0".into()));
+    assert_eq!(
+        control(&a, &format!("push/start?app=live&name=nobody&url={url}")),
+        (200, "0".into())
+    );
+    let took = wait_publishing(&b, "app", "x", Duration::from_secs(10));
+    eprintln!("pushed on B {took:?} after push/start");
+    assert!(took.is_some(), "{}", a.error_log_tail(20));
+    let r = play_count_frames(&b.rtmp_url("app", "x"), 4.0);
+    assert_decoded("player on the added target", &r, 4.0);
+
+    let t0 = Instant::now();
+    assert_eq!(control(&a, &stop), (200, "1".into()));
+    let gone = wait_for(Duration::from_secs(5), || {
+        b.error_log()
+            .contains("rtmp: unpublish \"x\"")
+            .then(|| t0.elapsed())
+    });
+    eprintln!("relay ended on B {gone:?} after push/stop");
+    assert!(gone.is_some());
+    assert_eq!(control(&a, &stop), (200, "0".into()));
+    // The publisher on A never noticed.
+    assert!(stat_stream(&a, "live", "x").is_some_and(|s| s["publishing"] == true));
+    assert_eq!(count_lines(&a, "relay: push failed"), 0);
+    // Bad requests get a reason.
+    let (status, body) = control(&a, "push/start?app=live&name=x");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = control(&a, "push/start?app=live&name=x&url=rtmp://h:0/app");
+    assert_eq!(
+        (status, body.trim()),
+        (400, "invalid port in url \"h:0/app\"")
+    );
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
+
+/// (e) `push` to another application of the same server works, and the receiving
+/// application's own `push` back does not loop.
+#[test]
+fn push_to_another_application_without_loops() {
+    let rtmp = "server {\n\
+        listen 127.0.0.1:{rtmp_port};\n\
+        application live { live on; push rtmp://127.0.0.1:{rtmp_port}/facebook; }\n\
+        application facebook { live on; push rtmp://127.0.0.1:{rtmp_port}/live; }\n\
+        }";
+    let ng = start(rtmp, None);
+    let _publisher = publish_ffmpeg(&ng.rtmp_url("live", "x"), 30);
+    assert!(wait_publishing(&ng, "facebook", "x", Duration::from_secs(15)).is_some());
+    let r = play_count_frames(&ng.rtmp_url("facebook", "x"), 5.0);
+    assert_decoded("player on facebook/x", &r, 5.0);
+    let log = ng.error_log();
+    assert!(
+        log.contains("relay: \"x\" comes from this server's own push, not pushed again"),
+        "{log}"
+    );
+    assert_eq!(count_lines(&ng, "relay: push started"), 1, "{log}");
+    assert_eq!(count_lines(&ng, "relay: push failed"), 0, "{log}");
+    assert_eq!(count_lines(&ng, "already publishing"), 0, "{log}");
+    ng.assert_no_alerts();
+}
+
+/// (f) A target that accepts TCP and never answers the handshake: the relay gives up after
+/// `timeout`, logs it, tries again, and local players never notice.
+#[test]
+fn silent_target_times_out_and_retries() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    silent.set_nonblocking(true).unwrap();
+    let rtmp = format!(
+        "server {{\n\
+         listen 127.0.0.1:{{rtmp_port}};\n\
+         timeout 2s;\n\
+         application live {{ live on; push rtmp://127.0.0.1:{port}/app; push_reconnect 1s; }}\n\
+         }}"
+    );
+    let ng = start(&rtmp, None);
+    let _publisher = publish_ffmpeg(&ng.rtmp_url("live", "x"), 30);
+    let player = spawn_ffmpeg_player(&ng.rtmp_url("live", "x"), 10.0);
+    // Hold every connection open without a byte of answer.
+    let mut held = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(9) {
+        if let Ok((s, _)) = silent.accept() {
+            eprintln!(
+                "silent target: connection {} at {:?}",
+                held.len() + 1,
+                t0.elapsed()
+            );
+            held.push(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = finish_play(player, Duration::from_secs(40));
+    assert_decoded("local player", &r, 10.0);
+    let timeouts = count_lines(&ng, "did not start the publish within 2000 ms");
+    eprintln!("{} connections, {timeouts} timeouts", held.len());
+    assert!(held.len() >= 2, "no reconnect: {}", ng.error_log_tail(20));
+    assert!(timeouts >= 1, "{}", ng.error_log_tail(20));
+    assert!(count_lines(&ng, "relay: push reconnects in 1000 ms") >= 1);
+    ng.assert_no_alerts();
+}
+
+/// `allow`/`deny` apply to a relay as to any client: a target that denies publishing
+/// refuses it, the source keeps retrying with backoff, and its own players are unaffected.
+#[test]
+fn target_access_rules_apply_to_relays() {
+    let b = start(
+        &simple_rtmp("app", "live on; allow publish 10.0.0.1; deny publish all;"),
+        None,
+    );
+    let a = source(&format!(
+        "push rtmp://127.0.0.1:{}/app; push_reconnect 500ms;",
+        b.rtmp_port
+    ));
+    let _publisher = publish_ffmpeg(&a.rtmp_url("live", "x"), 30);
+    let r = play_count_frames(&a.rtmp_url("live", "x"), 4.0);
+    assert_decoded("local player", &r, 4.0);
+    assert!(count_lines(&b, "access forbidden by rule: publish \"x\"") >= 2);
+    assert!(stat_stream(&b, "app", "x").is_none());
+    let log = a.error_log();
+    assert!(log.contains("relay: push failed"), "{log}");
+    // 500 ms, then doubling.
+    assert!(log.contains("reconnects in 500 ms") && log.contains("reconnects in 1000 ms"));
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
