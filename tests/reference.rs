@@ -1,6 +1,7 @@
 //! nginx-conf/nginx.conf — the reference configuration users run, `worker_processes auto`,
-//! `error_log ... debug` and all — serves live streams, HLS, /stat and /control recording. Only the ports, the prefix
-//! paths and the log file differ from the file in the repository.
+//! `error_log ... debug` and all — serves live streams, the push to `facebook`, HLS, /stat
+//! and /control recording. Only the ports, the prefix paths and the log file differ from the
+//! file in the repository.
 use ngx_rtmp_tests::media::*;
 use ngx_rtmp_tests::proc::ChildGuard;
 use ngx_rtmp_tests::*;
@@ -38,6 +39,11 @@ fn the_reference_config_streams_and_reports() {
             &format!("listen [::1]:{rtmp} ipv6only=on;"),
         )
         .replace("listen 8080;", &format!("listen 127.0.0.1:{http};"))
+        // The push to the server's own `facebook` application names no port (1935).
+        .replace(
+            "push rtmp://127.0.0.1/facebook;",
+            &format!("push rtmp://127.0.0.1:{rtmp}/facebook;"),
+        )
         .replace(
             "alias ../nginx-conf/stat.xsl;",
             &format!("alias {};", xsl.display()),
@@ -68,6 +74,12 @@ fn the_reference_config_streams_and_reports() {
     assert!(
         player.video_frames > 0,
         "no video through the reference config: {player:?}"
+    );
+    // `push rtmp://127.0.0.1/facebook` relays live/ref into the facebook application.
+    let pushed = play_count_frames(&format!("rtmp://127.0.0.1:{rtmp}/facebook/ref"), 3.0);
+    assert!(
+        pushed.video_frames > 0 && pushed.audio_frames > 0,
+        "no stream pushed to facebook/ref: {pushed:?}"
     );
     let deadline = Instant::now() + Duration::from_secs(8);
     let mut xml = String::new();

@@ -19,13 +19,15 @@ fn inactive_warnings(ng: &Nginx) -> Vec<String> {
         .collect()
 }
 
-/// `push ...; on_publish ...;` start nginx with exactly one `[warn]` line that names both
-/// directives as accepted but not active.
+/// `pull ...; on_publish ...;` start nginx with exactly one `[warn]` line that names both
+/// directives as accepted but not active; `push` and `push_reconnect`, which work, are not
+/// named.
 #[test]
 fn warns_once_about_inactive_directives() {
     let ng = Nginx::start(&simple_rtmp(
         "live",
-        "live on;\npush rtmp://127.0.0.1/other;\non_publish http://127.0.0.1/auth;",
+        "live on;\npull rtmp://127.0.0.1/other;\non_publish http://127.0.0.1/auth;\n\
+         push rtmp://127.0.0.1/other;\npush_reconnect 1s;",
     ));
     let warns = inactive_warnings(&ng);
     eprintln!("warnings: {:#?}", warns);
@@ -46,13 +48,16 @@ fn warns_once_about_inactive_directives() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    for d in ["push", "on_publish"] {
+    for d in ["pull", "on_publish"] {
         assert!(
             listed.iter().any(|x| x == d),
             "the warning does not name `{}`: {}",
             d,
             w
         );
+    }
+    for d in ["push", "push_reconnect"] {
+        assert!(!listed.iter().any(|x| x == d), "`{d}` works: {w}");
     }
     ng.assert_no_alerts();
 }
