@@ -117,6 +117,12 @@ fn push_to_another_server() {
         "{on_b}"
     );
     assert_eq!(on_b["meta"]["video"]["codec"], "H264", "{on_b}");
+    // What the relay sent counts in A's server totals (it has no other output): about what
+    // B's stream received, chunk headers added. Snapshots are up to a second apart.
+    let received = on_b["bytes_in"].as_u64().unwrap_or(0);
+    let sent = stat(&a)["bytes_out"].as_u64().unwrap_or(0);
+    eprintln!("A sent {sent} bytes, B's stream received {received} payload bytes");
+    assert!(received > 0 && sent as f64 > 0.7 * received as f64);
     assert_eq!(count_lines(&a, "relay: push publishing"), 1);
     assert_eq!(
         count_lines(&a, "relay: push failed"),

@@ -133,7 +133,9 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
             .push((client(c, publishing, t), out));
     });
     let totals = counters();
-    let (bytes_in, bytes_out) = (totals.closed_in + live_in, totals.closed_out + live_out);
+    let (relay_in, relay_out) = super::relay::bytes();
+    let bytes_in = totals.closed_in + live_in + relay_in;
+    let bytes_out = totals.closed_out + live_out + relay_out;
     METERS.with(|m| {
         let mut m = m.borrow_mut();
         let mut snap = WorkerSnapshot {

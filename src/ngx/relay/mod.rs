@@ -17,12 +17,34 @@ use nginx_sys::{ngx_msec_t, NGX_LOG_INFO};
 use ngx_rtmp_core::config::relay::{parse_push, RelayTarget, Scheme};
 use ngx_rtmp_core::hub::StreamKey;
 use push::Push;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 thread_local! {
     /// The worker's relays by id (the boxes push.rs frees in `destroy`).
     static PUSHES: RefCell<BTreeMap<u64, usize>> = const { RefCell::new(BTreeMap::new()) };
+    /// Bytes in and out of relay connections that have closed.
+    static CLOSED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+fn count_closed(bytes_in: u64, bytes_out: u64) {
+    CLOSED.with(|c| {
+        let (i, o) = c.get();
+        c.set((i.saturating_add(bytes_in), o.saturating_add(bytes_out)));
+    });
+}
+
+/// Bytes in and out of every relay connection of the worker so far, for the server totals
+/// of /stat (relays are not clients of a stream there).
+pub fn bytes() -> (u64, u64) {
+    let (mut total_in, mut total_out) = CLOSED.with(Cell::get);
+    ids_where(|p| {
+        let (i, o) = p.bytes();
+        total_in += i;
+        total_out += o;
+        false
+    });
+    (total_in, total_out)
 }
 
 /// The relays of the worker, as pointers: handlers may free relays, so callers look each up

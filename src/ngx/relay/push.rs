@@ -65,7 +65,7 @@ pub struct Push {
     attempts: usize,
     retry: ngx_event_t,
     log: ngx_log_t,
-    /// ", push: URL, stream: app/name", appended to every log line of the relay.
+    /// ", url: URL, stream: app/name", appended to every log line of the relay.
     context: String,
     /// The local address of the current connection: a publish that arrives from it on this
     /// server is our own push coming back in (see `super::from_own_push`).
@@ -73,6 +73,12 @@ pub struct Push {
 }
 
 impl Push {
+    /// Bytes received and sent on the current connection.
+    pub fn bytes(&self) -> (u64, u64) {
+        let bytes_in = self.session.as_ref().map_or(0, PushSession::bytes_in);
+        (bytes_in, self.outbox.borrow().bytes_out)
+    }
+
     /// The target as the configuration wrote it.
     pub fn url(&self) -> String {
         let scheme = match self.target.target.scheme {
@@ -122,7 +128,7 @@ pub fn create(
     unsafe {
         let push = &mut *p;
         push.context = format!(
-            ", push: {}, stream: {}/{}",
+            ", url: {}, stream: {}/{}",
             push.url(),
             push.key.app,
             push.key.name
@@ -138,12 +144,12 @@ pub fn create(
         let how = if push.from_control {
             "/control/push/start"
         } else {
-            "push"
+            "the push directive"
         };
         log(
             addr_of_mut!(push.log),
             NGX_LOG_INFO,
-            &format!("relay: push started by {how}"),
+            &format!("relay: push started ({how})"),
         );
         connect(p);
     }
@@ -536,6 +542,8 @@ unsafe fn disconnect(p: *mut Push) {
             with_hub(|h| h.stop_playing(&push.key, push.id));
         }
         push.phase = Phase::Waiting;
+        let bytes_in = push.session.as_ref().map_or(0, PushSession::bytes_in);
+        super::count_closed(bytes_in, push.outbox.borrow().bytes_out);
         push.session = None;
         push.local = None;
         push.events.clear();
