@@ -352,3 +352,55 @@ fn target_access_rules_apply_to_relays() {
     a.assert_no_alerts();
     b.assert_no_alerts();
 }
+
+/// A target that stops reading (its worker is frozen with SIGSTOP): the relay's queue is
+/// bounded like a slow player's, the relay gives up (send timeout or overflow) and retries,
+/// and a player on A never stalls. Once the target thaws, the relay publishes there again.
+#[test]
+fn frozen_target_never_stalls_the_source() {
+    let b = target(None);
+    let rtmp = format!(
+        "server {{\n\
+         listen 127.0.0.1:{{rtmp_port}};\n\
+         timeout 3s;\n\
+         application live {{ live on; push rtmp://127.0.0.1:{}/app; }}\n\
+         }}",
+        b.rtmp_port
+    );
+    let a = start(&rtmp, None);
+    // Lossless H.264: megabytes a second, so socket buffers fill within seconds.
+    let _publisher = publish_ffmpeg_with(
+        &a.rtmp_url("live", "x"),
+        60,
+        "testsrc2=size=640x360:rate=25",
+        &["-g", "25", "-qp", "0"],
+    );
+    assert!(wait_publishing(&b, "app", "x", Duration::from_secs(15)).is_some());
+    let player = spawn_ffmpeg_player(&a.rtmp_url("live", "x"), 20.0);
+    let workers = b.worker_pids();
+    for &w in &workers {
+        signal(w, libc::SIGSTOP);
+    }
+    let t0 = Instant::now();
+    let gave_up = wait_for(Duration::from_secs(30), || {
+        let log = a.error_log();
+        (log.contains("relay: push failed: send timed out")
+            || log.contains("relay: push failed: player too slow"))
+        .then(|| t0.elapsed())
+    });
+    eprintln!("the relay gave up on the frozen target after {gave_up:?}");
+    std::thread::sleep(Duration::from_secs(2));
+    for &w in &workers {
+        signal(w, libc::SIGCONT);
+    }
+    assert!(gave_up.is_some(), "{}", a.error_log_tail(30));
+    let again = wait_for(Duration::from_secs(30), || {
+        (count_lines(&a, "relay: push publishing") >= 2).then(|| t0.elapsed())
+    });
+    eprintln!("publishing again {again:?} after the freeze");
+    assert!(again.is_some(), "{}", a.error_log_tail(30));
+    let r = finish_play(player, Duration::from_secs(60));
+    assert_decoded("player on A while the target froze", &r, 20.0);
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
