@@ -8,6 +8,7 @@ const SEEDS: &[&[u8]] = &[
     include_bytes!("../fuzz/seeds/control/record_start"),
     include_bytes!("../fuzz/seeds/control/redirect"),
     include_bytes!("../fuzz/seeds/control/bad"),
+    include_bytes!("../fuzz/seeds/control/push"),
 ];
 const PIECES: &[&[u8]] = &[
     b"&",
@@ -24,6 +25,11 @@ const PIECES: &[&[u8]] = &[
     b"newname",
     b"clientid=",
     b"srv=99999999999999999999",
+    b"url=",
+    b"rtmp://",
+    b"rtmps://[::1]",
+    b":0",
+    b"push/stop",
 ];
 
 #[test]

@@ -46,6 +46,8 @@ struct Wire {
     answer: Answer,
     /// Bytes per delivery in each direction (1: a byte at a time).
     piece: usize,
+    /// Everything the server sent, for fuzz seeds.
+    from_server: Vec<u8>,
 }
 
 impl Wire {
@@ -57,6 +59,7 @@ impl Wire {
             seen: Vec::new(),
             answer,
             piece,
+            from_server: Vec::new(),
         }
     }
 
@@ -87,6 +90,7 @@ impl Wire {
             }
             while let Some(b) = self.server.take_output() {
                 moved = true;
+                self.from_server.extend_from_slice(&b);
                 for p in b.chunks(self.piece) {
                     self.push.handle_input(p, &mut self.push_events).unwrap();
                 }
@@ -468,6 +472,51 @@ fn hostile_servers_never_panic() {
     }
 }
 
+/// The recorded server side of a whole session (the fuzz seed), mutated past the handshake:
+/// reaches the states plain garbage cannot.
+#[test]
+fn mutated_server_sessions_never_panic() {
+    let seed = include_bytes!("../fuzz/seeds/push_session/publish");
+    let body = &seed[1..];
+    let mut x: u64 = 0x0dd_ba11;
+    let mut rnd = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let mut ready = 0;
+    for _ in 0..3000 {
+        let mut v = body.to_vec();
+        for _ in 0..1 + rnd(4) {
+            let at = 3073 + rnd(v.len() - 3073);
+            match rnd(3) {
+                0 => v[at] = rnd(256) as u8,
+                1 => {
+                    v.remove(at);
+                }
+                _ => v.insert(at, rnd(256) as u8),
+            }
+        }
+        let mut push = PushSession::new(config(&["rtmp://h/app"])).unwrap();
+        let mut ev = Vec::new();
+        for piece in v.chunks(1 + rnd(600)) {
+            if push.handle_input(piece, &mut ev).is_err() {
+                break;
+            }
+            while push.take_output().is_some() {}
+        }
+        ready += ev
+            .iter()
+            .filter(|e| matches!(e, PushEvent::Ready { .. }))
+            .count();
+    }
+    assert!(
+        ready > 100,
+        "mutations too destructive to test much: {ready}"
+    );
+}
+
 #[test]
 fn a_relay_subscriber_gets_what_a_late_player_gets_without_notices() {
     // The hub, a publisher, and a relay that subscribes late with stream id 3.
@@ -593,4 +642,17 @@ fn bare_on_metadata_from_a_relay_is_kept_for_late_joiners() {
         hub.info(&key).unwrap().facts.video.map(|v| v.width),
         Some(640)
     );
+}
+
+/// Writes the `push_session` fuzz seed: what our server sends a relay, from the handshake to
+/// the started publish, after the target's piece-size byte.
+#[test]
+#[ignore]
+fn write_push_fuzz_seed() {
+    let mut w = Wire::new(&["rtmp://h/app"], Answer::Accept, 1 << 16);
+    w.pump();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/push_session");
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = [&[0u8][..], &w.from_server].concat();
+    std::fs::write(dir.join("publish"), seed).unwrap();
 }
