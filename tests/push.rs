@@ -404,3 +404,185 @@ fn frozen_target_never_stalls_the_source() {
     a.assert_no_alerts();
     b.assert_no_alerts();
 }
+
+/// Another implementation as the target: ffmpeg's own RTMP server (`-listen 1`) receives the
+/// push and writes what it gets to a file that decodes from its first frame.
+#[test]
+fn push_to_ffmpeg_as_the_server() {
+    let port = free_port();
+    let dir = temp_dir("push-ffmpeg");
+    let out = dir.join("got.flv");
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "info"])
+        .args(["-listen", "1", "-rw_timeout", "20000000", "-i"])
+        .arg(format!("rtmp://127.0.0.1:{port}/app/x"))
+        .args(["-t", "6", "-c", "copy", "-y"])
+        .arg(&out);
+    let server = ngx_rtmp_tests::proc::ChildGuard::spawn(cmd);
+    assert!(wait_for(Duration::from_secs(10), || port_listening(port)
+        .then_some(()))
+    .is_some());
+    let a = source(&format!("push rtmp://127.0.0.1:{port}/app;"));
+    let _publisher = publish_ffmpeg(&a.rtmp_url("live", "x"), 30);
+    let o = server.wait_bounded(Duration::from_secs(40));
+    eprintln!("ffmpeg server: {:?}\n{}", o.status, o.stderr);
+    let log = a.error_log();
+    let ready: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("push publishing"))
+        .collect();
+    eprintln!("{ready:?}");
+    assert!(!ready.is_empty(), "{log}");
+    let f = check_file(&out);
+    eprintln!("{f:?}");
+    assert_eq!(f.video_codec.as_deref(), Some("h264"));
+    assert_eq!(f.audio_codec.as_deref(), Some("aac"));
+    assert!(f.starts_with_keyframe && f.video_frames >= 120, "{f:?}");
+    assert!(f.decode_errors.is_empty(), "{}", f.decode_errors);
+    a.assert_no_alerts();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the scripted target below saw.
+#[derive(Debug, Default)]
+struct Seen {
+    connect_app: String,
+    publish: Option<(String, u32)>,
+    /// (type id, message stream id) of every audio, video and data message after publish.
+    media: Vec<(u8, u32)>,
+}
+
+/// A target written out message by message with rml_rtmp (an implementation independent of
+/// ours) that answers `createStream` with stream id 7, then records what arrives for `secs`.
+fn scripted_target(listener: TcpListener, secs: u64) -> std::thread::JoinHandle<Seen> {
+    use ngx_rtmp_tests::rtmp::{amf, message_chunks, n, obj, s};
+    use rml_rtmp::chunk_io::ChunkDeserializer;
+    use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+    use rml_rtmp::messages::RtmpMessage;
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut hs = Handshake::new(PeerType::Server);
+        let mut de = ChunkDeserializer::new();
+        let mut seen = Seen::default();
+        let mut buf = vec![0u8; 65536];
+        let mut handshaken = false;
+        let t0 = Instant::now();
+        let reply = |sock: &mut std::net::TcpStream, msid: u32, v: Vec<rml_amf0::Amf0Value>| {
+            for c in message_chunks(3, 0, 20, msid, &amf(&v), 128) {
+                sock.write_all(&c).unwrap();
+            }
+        };
+        while t0.elapsed() < Duration::from_secs(secs) {
+            let got = match sock.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(_) => continue,
+            };
+            let mut rest = buf[..got].to_vec();
+            if !handshaken {
+                match hs.process_bytes(&rest).unwrap() {
+                    HandshakeProcessResult::InProgress { response_bytes } => {
+                        sock.write_all(&response_bytes).unwrap();
+                        continue;
+                    }
+                    HandshakeProcessResult::Completed {
+                        response_bytes,
+                        remaining_bytes,
+                    } => {
+                        sock.write_all(&response_bytes).unwrap();
+                        handshaken = true;
+                        rest = remaining_bytes;
+                    }
+                }
+            }
+            let mut input = &rest[..];
+            while let Some(p) = de.get_next_message(input).unwrap() {
+                input = &[];
+                let msid = p.message_stream_id;
+                let type_id = p.type_id;
+                match p.to_rtmp_message().unwrap() {
+                    RtmpMessage::SetChunkSize { size } => {
+                        de.set_max_chunk_size(size as usize).unwrap();
+                    }
+                    RtmpMessage::Amf0Command {
+                        command_name,
+                        transaction_id,
+                        command_object,
+                        additional_arguments,
+                    } => match command_name.as_str() {
+                        "connect" => {
+                            if let rml_amf0::Amf0Value::Object(o) = &command_object {
+                                if let Some(rml_amf0::Amf0Value::Utf8String(a)) = o.get("app") {
+                                    seen.connect_app = a.clone();
+                                }
+                            }
+                            let info = obj(&[
+                                ("level", s("status")),
+                                ("code", s("NetConnection.Connect.Success")),
+                            ]);
+                            let v = vec![s("_result"), n(transaction_id), obj(&[]), info];
+                            reply(&mut sock, 0, v);
+                        }
+                        "createStream" => {
+                            let v = vec![
+                                s("_result"),
+                                n(transaction_id),
+                                rml_amf0::Amf0Value::Null,
+                                n(7.0),
+                            ];
+                            reply(&mut sock, 0, v);
+                        }
+                        "publish" => {
+                            let name = match additional_arguments.first() {
+                                Some(rml_amf0::Amf0Value::Utf8String(x)) => x.clone(),
+                                _ => String::new(),
+                            };
+                            seen.publish = Some((name, msid));
+                            let info = obj(&[
+                                ("level", s("status")),
+                                ("code", s("NetStream.Publish.Start")),
+                            ]);
+                            let v = vec![s("onStatus"), n(0.0), rml_amf0::Amf0Value::Null, info];
+                            reply(&mut sock, 7, v);
+                        }
+                        _ => {}
+                    },
+                    _ if matches!(type_id, 8 | 9 | 18) => seen.media.push((type_id, msid)),
+                    _ => {}
+                }
+            }
+        }
+        seen
+    })
+}
+
+/// A server that answers `createStream` with another stream id than 1 gets every message on
+/// that id: the relay's copies of the shared messages are patched.
+#[test]
+fn another_stream_id_reaches_the_target_on_every_message() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = scripted_target(listener, 6);
+    let a = source(&format!("push rtmp://127.0.0.1:{port}/in/key;"));
+    let _publisher = publish_ffmpeg(&a.rtmp_url("live", "x"), 30);
+    let seen = target.join().unwrap();
+    let video = seen.media.iter().filter(|m| m.0 == 9).count();
+    let audio = seen.media.iter().filter(|m| m.0 == 8).count();
+    let data = seen.media.iter().filter(|m| m.0 == 18).count();
+    eprintln!(
+        "app {:?}, publish {:?}: {video} video, {audio} audio, {data} data messages",
+        seen.connect_app, seen.publish
+    );
+    assert_eq!(seen.connect_app, "in");
+    assert_eq!(seen.publish, Some(("key".to_string(), 7)));
+    assert!(video >= 75 && audio >= 100 && data >= 1, "{seen:?}");
+    let wrong: Vec<_> = seen.media.iter().filter(|m| m.1 != 7).collect();
+    assert!(wrong.is_empty(), "messages on another stream: {wrong:?}");
+    assert!(a
+        .error_log()
+        .contains("relay: push publishing (message stream 7)"));
+    a.assert_no_alerts();
+}
