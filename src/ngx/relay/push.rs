@@ -205,7 +205,8 @@ unsafe extern "C" fn get_peer(
     _pc: *mut ngx_peer_connection_t,
     _data: *mut std::ffi::c_void,
 ) -> ngx_int_t {
-    nginx_sys::NGX_OK as ngx_int_t
+    let ok = nginx_sys::NGX_OK as ngx_int_t;
+    crate::ngx::ffi::catch("relay get_peer", ok, || ok)
 }
 
 /// Runs a handler body; a panic fails the attempt instead of unwinding into nginx.
