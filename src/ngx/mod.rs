@@ -11,6 +11,7 @@ mod ffi;
 mod http_reply;
 mod listen;
 mod mailbox;
+#[cfg(feature = "export-modules")]
 mod modules;
 mod ngx_rtmp;
 mod ngx_rtmp_access_module;
