@@ -302,7 +302,9 @@ fn the_child_dies_with_its_stream() {
     let child = ng.file("child.sh").display().to_string();
     let mut c = RtmpClient::connect(ng.rtmp_addr(), "live").unwrap();
     c.publish("d").unwrap();
-    let running = wait_procs(&format!("sleep {marker}"), true, Duration::from_secs(5));
+    // Both sleeps: the second one starts a moment after the first.
+    wait_procs(&format!("sleep {marker}1"), true, Duration::from_secs(5));
+    let running = procs_with(&format!("sleep {marker}"));
     assert_eq!(running.len(), 2, "the child did not start its sleeps");
     assert_eq!(procs_with(&child).len(), 1);
     c.stop_publishing().unwrap();

@@ -12,6 +12,7 @@ mod flush;
 mod http_reply;
 mod listen;
 mod mailbox;
+#[cfg(feature = "export-modules")]
 mod modules;
 mod ngx_rtmp;
 mod ngx_rtmp_access_module;

@@ -1,6 +1,8 @@
 //! The export tables nginx reads from a dynamic module (`ngx_modules`, `ngx_module_names`,
 //! `ngx_module_order`), written by hand: `ngx::ngx_modules!` does not compile for more than one
-//! module in ngx 0.5.1.
+//! module in ngx 0.5.1. Built with the `export-modules` feature (default). nginx's own build
+//! system (`config`) generates these tables itself from the list in `config`, which names the
+//! same modules in the same order (tests/packaging.rs checks it).
 use super::ngx_rtmp::ngx_rtmp_module;
 use super::ngx_rtmp_access_module::ngx_rtmp_access_module;
 use super::ngx_rtmp_auto_push_module::ngx_rtmp_auto_push_module;

@@ -487,6 +487,9 @@ pub struct ConfTest {
 pub fn nginx_t_full(conf: &str) -> ConfTest {
     let so = module_so();
     let dir = temp_dir("conf");
+    // `nginx -t` also opens the pid file. An nginx built from source with the default layout
+    // (nginx.org's, or the vendored 1.28) keeps it at <prefix>/logs/nginx.pid.
+    fs::create_dir_all(dir.join("logs")).unwrap();
     let text = conf
         .replace("{tmp}", &dir.display().to_string())
         .replace("{so}", &so.display().to_string());
