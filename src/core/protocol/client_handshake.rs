@@ -3,14 +3,10 @@
 //! As for the server side, rml is handed at most S0+S1+S2 bytes: whatever the server sends
 //! after S2 (its first chunks) stays out of rml's buffer and comes back as `remaining`.
 //! rml reads only fixed offsets inside the 1536-byte S1, so garbage cannot make it panic.
-use super::handshake::{HandshakeError, HandshakeProgress, HANDSHAKE_LEN, RTMP_VERSION};
-use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use super::handshake::{Bounded, HandshakeError, HandshakeProgress};
+use rml_rtmp::handshake::{Handshake, PeerType};
 
-pub struct ClientHandshake {
-    inner: Handshake,
-    fed: usize,
-    done: bool,
-}
+pub struct ClientHandshake(Bounded);
 
 impl ClientHandshake {
     /// A handshake and its C0+C1, which the client sends first.
@@ -19,16 +15,11 @@ impl ClientHandshake {
         let c0c1 = inner
             .generate_outbound_p0_and_p1()
             .map_err(|e| HandshakeError::Rejected(format!("{e:?}")))?;
-        let hs = ClientHandshake {
-            inner,
-            fed: 0,
-            done: false,
-        };
-        Ok((hs, c0c1))
+        Ok((ClientHandshake(Bounded::new(inner, "S2")), c0c1))
     }
 
     pub fn is_done(&self) -> bool {
-        self.done
+        self.0.is_done()
     }
 
     /// Feeds server bytes; C2 is appended to `out` once S1 has arrived.
@@ -37,50 +28,13 @@ impl ClientHandshake {
         input: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<HandshakeProgress, HandshakeError> {
-        if self.done {
-            return Err(HandshakeError::AlreadyDone);
-        }
-        if input.is_empty() {
-            return Ok(HandshakeProgress::InProgress);
-        }
-        if self.fed == 0 {
-            match input.first() {
-                Some(&RTMP_VERSION) | None => {}
-                Some(&v) => return Err(HandshakeError::BadVersion(v)),
-            }
-        }
-        let take = input.len().min(HANDSHAKE_LEN.saturating_sub(self.fed));
-        let (mine, rest) = input.split_at(take);
-        self.fed = self.fed.saturating_add(take);
-        match self.inner.process_bytes(mine) {
-            Ok(HandshakeProcessResult::InProgress { response_bytes }) => {
-                out.extend_from_slice(&response_bytes);
-                if !rest.is_empty() {
-                    return Err(HandshakeError::Rejected(
-                        "handshake did not complete after S2".to_string(),
-                    ));
-                }
-                Ok(HandshakeProgress::InProgress)
-            }
-            Ok(HandshakeProcessResult::Completed {
-                response_bytes,
-                mut remaining_bytes,
-            }) => {
-                out.extend_from_slice(&response_bytes);
-                remaining_bytes.extend_from_slice(rest);
-                self.done = true;
-                Ok(HandshakeProgress::Done {
-                    remaining: remaining_bytes,
-                })
-            }
-            Err(e) => Err(HandshakeError::Rejected(format!("{e:?}"))),
-        }
+        self.0.feed(input, out)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::handshake::ServerHandshake;
+    use super::super::handshake::{ServerHandshake, HANDSHAKE_LEN};
     use super::*;
 
     /// Our client against our server, fed `piece` bytes at a time; returns what each side

@@ -45,33 +45,30 @@ impl fmt::Display for HandshakeError {
 
 impl std::error::Error for HandshakeError {}
 
-pub struct ServerHandshake {
+/// rml's handshake, handed at most the peer's three packets; both sides share it.
+pub(super) struct Bounded {
     inner: Handshake,
     fed: usize,
     done: bool,
+    /// The peer's last packet ("C2" or "S2"), for the error text.
+    last_packet: &'static str,
 }
 
-impl Default for ServerHandshake {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ServerHandshake {
-    pub fn new() -> Self {
-        ServerHandshake {
-            inner: Handshake::new(PeerType::Server),
+impl Bounded {
+    pub(super) fn new(inner: Handshake, last_packet: &'static str) -> Self {
+        Bounded {
+            inner,
             fed: 0,
             done: false,
+            last_packet,
         }
     }
 
-    pub fn is_done(&self) -> bool {
+    pub(super) fn is_done(&self) -> bool {
         self.done
     }
 
-    /// Feeds peer bytes; S0, S1 and S2 are appended to `out` as soon as they can be produced.
-    pub fn feed(
+    pub(super) fn feed(
         &mut self,
         input: &[u8],
         out: &mut Vec<u8>,
@@ -97,9 +94,10 @@ impl ServerHandshake {
                 if !rest.is_empty() {
                     // rml had all 3073 bytes and still wants more: it disagrees with the
                     // handshake length we assume, so stop rather than guess.
-                    return Err(HandshakeError::Rejected(
-                        "handshake did not complete after C2".to_string(),
-                    ));
+                    return Err(HandshakeError::Rejected(format!(
+                        "handshake did not complete after {}",
+                        self.last_packet
+                    )));
                 }
                 Ok(HandshakeProgress::InProgress)
             }
@@ -116,6 +114,33 @@ impl ServerHandshake {
             }
             Err(e) => Err(HandshakeError::Rejected(format!("{e:?}"))),
         }
+    }
+}
+
+pub struct ServerHandshake(Bounded);
+
+impl Default for ServerHandshake {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ServerHandshake {
+    pub fn new() -> Self {
+        ServerHandshake(Bounded::new(Handshake::new(PeerType::Server), "C2"))
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.0.is_done()
+    }
+
+    /// Feeds peer bytes; S0, S1 and S2 are appended to `out` as soon as they can be produced.
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<HandshakeProgress, HandshakeError> {
+        self.0.feed(input, out)
     }
 }
 

@@ -5,7 +5,7 @@
 //! bounded and parsed by our own chunk reader and AMF code.
 use super::params::PushParams;
 use crate::protocol::amf::{self, AmfError, Command, Value};
-use crate::protocol::chunk_reader::{ChunkError, ChunkReader, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE};
+use crate::protocol::chunk_reader::{ChunkReader, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE};
 use crate::protocol::chunk_writer::{encode_message, CSID_COMMAND, CSID_CONTROL};
 use crate::protocol::client_handshake::ClientHandshake;
 use crate::protocol::control::{self, event, UserControl};
@@ -13,7 +13,6 @@ use crate::protocol::handshake::HandshakeProgress;
 use crate::protocol::message::{msg_type, RawMessage};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
-use std::fmt;
 
 #[derive(Debug, Clone)]
 pub struct PushConfig {
@@ -35,30 +34,8 @@ pub enum PushEvent {
     Failed(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum PushError {
-    Handshake(String),
-    Chunk(ChunkError),
-    Protocol(String),
-}
-
-impl fmt::Display for PushError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PushError::Handshake(e) => write!(f, "{e}"),
-            PushError::Chunk(e) => write!(f, "{e}"),
-            PushError::Protocol(e) => write!(f, "RTMP protocol error: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for PushError {}
-
-impl From<ChunkError> for PushError {
-    fn from(e: ChunkError) -> Self {
-        PushError::Chunk(e)
-    }
-}
+/// What ends a push session: the same failures as a server session's.
+pub type PushError = crate::protocol::SessionError;
 
 /// Transaction ids of our commands; answers are matched by them, in any order.
 mod txn {
