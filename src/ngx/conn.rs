@@ -7,8 +7,9 @@ use super::ffi::log;
 use super::flush::{flush_outbox, Flush};
 use super::ngx_rtmp_core_module::{core_srv_conf, CoreSrvConf};
 use super::ngx_rtmp_log_module as access_log;
+use super::read_loop::{read_bounded, ReadEnd};
 use super::storage::{Notice, Sinks};
-use super::worker::{self, next_session_id, with_hub, with_scratch};
+use super::worker::{self, next_session_id, with_hub};
 use bytes::Bytes;
 use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::hub::{FrameKind, Outbox, OutboxLimits, SharedOutbox, StreamKey};
@@ -258,52 +259,29 @@ unsafe fn on_read(c: *mut ngx_connection_t, rev: *mut ngx_event_t) {
                 return;
             }
         }
-        // Bounded work per event so one busy publisher cannot starve the worker.
-        for _ in 0..16 {
-            let n = with_scratch(|buf| {
-                let n = ((*c).recv.unwrap())(c, buf.as_mut_ptr(), buf.len());
-                if n > 0 {
-                    let r = conn
-                        .session
-                        .handle_input(&buf[..n as usize], &mut conn.events);
-                    (n, r)
-                } else {
-                    (n, Ok(()))
-                }
-            });
-            match n {
-                (n, _) if n == nginx_sys::NGX_AGAIN as isize => break,
-                (n, _) if n <= 0 => {
-                    log((*c).log, NGX_LOG_INFO, "rtmp: client closed connection");
-                    close_connection(c);
-                    return;
-                }
-                (_, Err(e)) => {
-                    log(
-                        (*c).log,
-                        NGX_LOG_ERR,
-                        &format!("rtmp: {e}, closing connection"),
-                    );
-                    close_connection(c);
-                    return;
-                }
-                (_, Ok(())) => {
-                    conn.last_input = now();
-                    if !process_events(conn) {
-                        close_connection(c);
-                        return;
-                    }
-                }
+        let end = read_bounded(c, rev, |input| {
+            if let Err(e) = conn.session.handle_input(input, &mut conn.events) {
+                log(
+                    (*c).log,
+                    NGX_LOG_ERR,
+                    &format!("rtmp: {e}, closing connection"),
+                );
+                return false;
             }
-            if (*rev).ready() == 0 {
-                break;
+            conn.last_input = now();
+            process_events(conn)
+        });
+        match end {
+            ReadEnd::Wait => {}
+            ReadEnd::Closed | ReadEnd::RecvFailed => {
+                log((*c).log, NGX_LOG_INFO, "rtmp: client closed connection");
+                close_connection(c);
+                return;
             }
-        }
-        if (*rev).ready() != 0 {
-            nginx_sys::ngx_post_event(rev, addr_of_mut!(nginx_sys::ngx_posted_events));
-        } else if nginx_sys::ngx_handle_read_event(rev, 0) != nginx_sys::NGX_OK as isize {
-            close_connection(c);
-            return;
+            ReadEnd::Stopped | ReadEnd::ArmFailed => {
+                close_connection(c);
+                return;
+            }
         }
         if conn.session.handshake_done()
             && conn.app.is_some()

@@ -12,6 +12,7 @@ mod flush;
 mod http_reply;
 mod listen;
 mod mailbox;
+mod read_loop;
 #[cfg(feature = "export-modules")]
 mod modules;
 mod ngx_rtmp;

@@ -11,6 +11,7 @@ pub mod client_handshake;
 pub mod control;
 pub mod handshake;
 pub mod message;
+pub mod outgoing;
 pub mod server_session;
 
 #[cfg(test)]

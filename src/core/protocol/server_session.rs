@@ -5,12 +5,12 @@
 use super::aggregate;
 use super::amf::{self, AmfError, Command, Value};
 use super::chunk_reader::{ChunkError, ChunkReader, MAX_CHUNK_SIZE};
-use super::chunk_writer::{encode_message, CSID_COMMAND, CSID_CONTROL};
+use super::chunk_writer::CSID_COMMAND;
 use super::control::{self, event, limit, UserControl};
 use super::handshake::{HandshakeProgress, ServerHandshake};
 use super::message::{msg_type, RawMessage};
+use super::outgoing::Outgoing;
 use bytes::{Bytes, BytesMut};
-use std::collections::VecDeque;
 use std::fmt;
 
 #[derive(Debug, Clone)]
@@ -115,8 +115,7 @@ pub struct ServerSession {
     handshake: ServerHandshake,
     reader: ChunkReader,
     input: BytesMut,
-    output: VecDeque<Bytes>,
-    out_chunk_size: u32,
+    output: Outgoing,
     bytes_in: u64,
     bytes_out: u64,
     /// `bytes_in` when we last acknowledged.
@@ -150,8 +149,7 @@ impl ServerSession {
             handshake: ServerHandshake::new(),
             reader,
             input: BytesMut::new(),
-            output: VecDeque::new(),
-            out_chunk_size: super::chunk_reader::DEFAULT_CHUNK_SIZE,
+            output: Outgoing::default(),
             bytes_in: 0,
             bytes_out: 0,
             acked_at: 0,
@@ -193,7 +191,7 @@ impl ServerSession {
                 .feed(input, &mut out)
                 .map_err(|e| SessionError::Handshake(e.to_string()));
             if !out.is_empty() {
-                self.output.push_back(Bytes::from(out));
+                self.output.raw(Bytes::from(out));
             }
             match progress? {
                 HandshakeProgress::InProgress => {}
@@ -418,7 +416,7 @@ impl ServerSession {
     }
 
     pub fn take_output(&mut self) -> Option<Bytes> {
-        let out = self.output.pop_front()?;
+        let out = self.output.pop()?;
         self.bytes_out = self.bytes_out.saturating_add(out.len() as u64);
         Some(out)
     }
@@ -443,8 +441,7 @@ impl ServerSession {
             &control::set_peer_bandwidth(window, limit::DYNAMIC),
         );
         let chunk_size = self.cfg.chunk_size.clamp(1, MAX_CHUNK_SIZE);
-        self.queue_control(msg_type::SET_CHUNK_SIZE, &chunk_size.to_be_bytes());
-        self.out_chunk_size = chunk_size;
+        self.output.set_chunk_size(chunk_size);
         let props = amf::object(&[
             ("fmsVer", amf::string(FMS_VERSION)),
             ("capabilities", Value::Number(CAPABILITIES)),
@@ -529,7 +526,7 @@ impl ServerSession {
     }
 
     pub fn out_chunk_size(&self) -> u32 {
-        self.out_chunk_size
+        self.output.chunk_size()
     }
 
     pub fn bytes_in(&self) -> u64 {
@@ -558,19 +555,21 @@ impl ServerSession {
 
     fn queue(&mut self, csid: u32, type_id: u8, stream_id: u32, body: &[u8]) {
         // Chunks before S2 would corrupt the handshake the client is still reading.
-        if self.state == State::Handshake {
-            return;
+        if self.state != State::Handshake {
+            self.output.message(csid, type_id, stream_id, body);
         }
-        let bytes = encode_message(csid, 0, type_id, stream_id, body, self.out_chunk_size);
-        self.output.push_back(bytes);
     }
 
     fn queue_control(&mut self, type_id: u8, body: &[u8]) {
-        self.queue(CSID_CONTROL, type_id, 0, body);
+        if self.state != State::Handshake {
+            self.output.control(type_id, body);
+        }
     }
 
     fn queue_user_control(&mut self, kind: u16, value: u32) {
-        self.queue_control(msg_type::USER_CONTROL, &control::user_control(kind, value));
+        if self.state != State::Handshake {
+            self.output.user_control(kind, value);
+        }
     }
 
     fn send_command(
@@ -581,16 +580,8 @@ impl ServerSession {
         object: Value,
         args: Vec<Value>,
     ) {
-        let cmd = Command {
-            name: name.to_string(),
-            transaction_id,
-            object,
-            args,
-        };
-        // Encoding fails only for strings over 64 KiB, which no caller passes; such a reply
-        // is dropped rather than sent truncated.
-        if let Ok(body) = cmd.encode() {
-            self.queue(CSID_COMMAND, msg_type::COMMAND_AMF0, stream_id, &body);
+        if self.state != State::Handshake {
+            self.output.command(stream_id, name, transaction_id, object, args);
         }
     }
 

@@ -5,14 +5,13 @@
 //! bounded and parsed by our own chunk reader and AMF code.
 use super::params::PushParams;
 use crate::protocol::amf::{self, AmfError, Command, Value};
-use crate::protocol::chunk_reader::{ChunkReader, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE};
-use crate::protocol::chunk_writer::{encode_message, CSID_COMMAND, CSID_CONTROL};
+use crate::protocol::chunk_reader::{ChunkReader, MAX_CHUNK_SIZE};
 use crate::protocol::client_handshake::ClientHandshake;
 use crate::protocol::control::{self, event, UserControl};
 use crate::protocol::handshake::HandshakeProgress;
 use crate::protocol::message::{msg_type, RawMessage};
+use crate::protocol::outgoing::Outgoing;
 use bytes::{Bytes, BytesMut};
-use std::collections::VecDeque;
 
 #[derive(Debug, Clone)]
 pub struct PushConfig {
@@ -69,8 +68,7 @@ pub struct PushSession {
     handshake: ClientHandshake,
     reader: ChunkReader,
     input: BytesMut,
-    output: VecDeque<Bytes>,
-    out_chunk_size: u32,
+    output: Outgoing,
     bytes_in: u64,
     acked_at: u64,
     peer_window: Option<u32>,
@@ -83,8 +81,8 @@ impl PushSession {
         let (handshake, c0c1) =
             ClientHandshake::start().map_err(|e| PushError::Handshake(e.to_string()))?;
         let reader = ChunkReader::new(cfg.max_message, MAX_CHUNK_STREAMS);
-        let mut output = VecDeque::new();
-        output.push_back(Bytes::from(c0c1));
+        let mut output = Outgoing::default();
+        output.raw(Bytes::from(c0c1));
         Ok(PushSession {
             cfg,
             state: State::Handshake,
@@ -92,7 +90,6 @@ impl PushSession {
             reader,
             input: BytesMut::new(),
             output,
-            out_chunk_size: DEFAULT_CHUNK_SIZE,
             bytes_in: 0,
             acked_at: 0,
             peer_window: None,
@@ -128,7 +125,7 @@ impl PushSession {
                 .feed(input, &mut c2)
                 .map_err(|e| PushError::Handshake(e.to_string()));
             if !c2.is_empty() {
-                self.output.push_back(Bytes::from(c2));
+                self.output.raw(Bytes::from(c2));
             }
             match progress? {
                 HandshakeProgress::InProgress => return Ok(()),
@@ -154,10 +151,9 @@ impl PushSession {
     /// module do, without waiting for the server's own announcements).
     fn send_connect(&mut self) {
         let chunk_size = self.cfg.chunk_size.clamp(1, MAX_CHUNK_SIZE);
-        self.queue_control(msg_type::SET_CHUNK_SIZE, &chunk_size.to_be_bytes());
-        self.out_chunk_size = chunk_size;
+        self.output.set_chunk_size(chunk_size);
         let window = self.cfg.ack_window;
-        self.queue_control(msg_type::WINDOW_ACK_SIZE, &window.to_be_bytes());
+        self.output.control(msg_type::WINDOW_ACK_SIZE, &window.to_be_bytes());
         let p = &self.cfg.params;
         let mut props = vec![
             ("app", amf::string(&p.app)),
@@ -172,7 +168,7 @@ impl PushSession {
             props.push(("pageUrl", amf::string(&p.page_url)));
         }
         let object = amf::object(&props);
-        self.send_command(0, "connect", txn::CONNECT, object, vec![]);
+        self.output.command(0, "connect", txn::CONNECT, object, vec![]);
         self.state = State::Connecting;
     }
 
@@ -180,21 +176,21 @@ impl PushSession {
     /// module's own relays' targets) expect `releaseStream`/`FCPublish`; the rest ignore them.
     fn send_create_stream(&mut self) {
         let stream = amf::string(&self.cfg.params.stream);
-        self.send_command(
+        self.output.command(
             0,
             "releaseStream",
             txn::RELEASE_STREAM,
             Value::Null,
             vec![stream.clone()],
         );
-        self.send_command(0, "FCPublish", txn::FC_PUBLISH, Value::Null, vec![stream]);
-        self.send_command(0, "createStream", txn::CREATE_STREAM, Value::Null, vec![]);
+        self.output.command(0, "FCPublish", txn::FC_PUBLISH, Value::Null, vec![stream]);
+        self.output.command(0, "createStream", txn::CREATE_STREAM, Value::Null, vec![]);
         self.state = State::CreatingStream;
     }
 
     fn send_publish(&mut self, stream_id: u32) {
         let args = vec![amf::string(&self.cfg.params.stream), amf::string("live")];
-        self.send_command(stream_id, "publish", txn::PUBLISH, Value::Null, args);
+        self.output.command(stream_id, "publish", txn::PUBLISH, Value::Null, args);
         self.state = State::Publishing(stream_id);
     }
 
@@ -206,7 +202,7 @@ impl PushSession {
         if self.bytes_in.saturating_sub(self.acked_at) >= u64::from(window) {
             self.acked_at = self.bytes_in;
             let total = (self.bytes_in & u64::from(u32::MAX)) as u32;
-            self.queue_control(msg_type::ACK, &total.to_be_bytes());
+            self.output.control(msg_type::ACK, &total.to_be_bytes());
         }
     }
 
@@ -231,7 +227,7 @@ impl PushSession {
                 // Only pings need an answer; malformed ones are skipped, as the server does.
                 if let Some(UserControl::PingRequest(ts)) = control::parse_user_control(body) {
                     let pong = control::user_control(event::PING_RESPONSE, ts);
-                    self.queue_control(msg_type::USER_CONTROL, &pong);
+                    self.output.control(msg_type::USER_CONTROL, &pong);
                 }
             }
             msg_type::COMMAND_AMF0 => self.command(&msg.payload, events)?,
@@ -309,7 +305,7 @@ impl PushSession {
     }
 
     pub fn take_output(&mut self) -> Option<Bytes> {
-        self.output.pop_front()
+        self.output.pop()
     }
 
     /// The message stream our publish runs on, once the server started it.
@@ -326,42 +322,13 @@ impl PushSession {
 
     /// The chunk size our messages use (the announced one, once the handshake is done).
     pub fn out_chunk_size(&self) -> u32 {
-        self.out_chunk_size
+        self.output.chunk_size()
     }
 
     pub fn bytes_in(&self) -> u64 {
         self.bytes_in
     }
 
-    fn queue(&mut self, csid: u32, type_id: u8, stream_id: u32, body: &[u8]) {
-        let bytes = encode_message(csid, 0, type_id, stream_id, body, self.out_chunk_size);
-        self.output.push_back(bytes);
-    }
-
-    fn queue_control(&mut self, type_id: u8, body: &[u8]) {
-        self.queue(CSID_CONTROL, type_id, 0, body);
-    }
-
-    fn send_command(
-        &mut self,
-        stream_id: u32,
-        name: &str,
-        transaction_id: f64,
-        object: Value,
-        args: Vec<Value>,
-    ) {
-        let cmd = Command {
-            name: name.to_string(),
-            transaction_id,
-            object,
-            args,
-        };
-        // Fails only for strings over 64 KiB: configured names never are (nginx's own
-        // argument limit is far below), and such a command is better not sent at all.
-        if let Ok(body) = cmd.encode() {
-            self.queue(CSID_COMMAND, msg_type::COMMAND_AMF0, stream_id, &body);
-        }
-    }
 }
 
 /// "code: description" of an `_error` or `onStatus`, for the log: the server's words, cut

@@ -9,7 +9,8 @@ use crate::ngx::conn::{now, wake};
 use crate::ngx::ffi::log;
 use crate::ngx::flush::{flush_outbox, Flush};
 use crate::ngx::ngx_rtmp_relay_module::PushTarget;
-use crate::ngx::worker::{with_hub, with_scratch};
+use crate::ngx::read_loop::{read_bounded, ReadEnd};
+use crate::ngx::worker::with_hub;
 use nginx_sys::{
     ngx_connection_t, ngx_event_t, ngx_int_t, ngx_log_t, ngx_msec_t, ngx_peer_connection_t,
     ngx_str_t, NGX_LOG_ERR, NGX_LOG_INFO,
@@ -394,43 +395,22 @@ unsafe fn on_read(p: *mut Push, rev: *mut ngx_event_t) {
             );
             return;
         }
-        // Bounded work per event, as for sessions.
-        for _ in 0..16 {
+        let end = read_bounded(c, rev, |input| {
             let push = &mut *p;
-            let (n, result) = with_scratch(|buf| {
-                let n = ((*c).recv.unwrap())(c, buf.as_mut_ptr(), buf.len());
-                match &mut push.session {
-                    Some(s) if n > 0 => (n, s.handle_input(&buf[..n as usize], &mut push.events)),
-                    _ => (n, Ok(())),
+            if let Some(s) = &mut push.session {
+                if let Err(e) = s.handle_input(input, &mut push.events) {
+                    fail(p, &e.to_string());
+                    return false;
                 }
-            });
-            if n == nginx_sys::NGX_AGAIN as isize {
-                break;
             }
-            if n == 0 {
-                fail(p, "the server closed the connection");
-                return;
-            }
-            if n < 0 {
-                fail(p, "recv() failed");
-                return;
-            }
-            if let Err(e) = result {
-                fail(p, &e.to_string());
-                return;
-            }
-            if !handle_events(p) {
-                return;
-            }
-            if (*rev).ready() == 0 {
-                break;
-            }
-        }
-        if (*rev).ready() != 0 {
-            nginx_sys::ngx_post_event(rev, addr_of_mut!(nginx_sys::ngx_posted_events));
-        } else if nginx_sys::ngx_handle_read_event(rev, 0) != nginx_sys::NGX_OK as isize {
-            fail(p, "cannot wait for input");
-            return;
+            handle_events(p)
+        });
+        match end {
+            ReadEnd::Wait => {}
+            ReadEnd::Stopped => return,
+            ReadEnd::Closed => return fail(p, "the server closed the connection"),
+            ReadEnd::RecvFailed => return fail(p, "recv() failed"),
+            ReadEnd::ArmFailed => return fail(p, "cannot wait for input"),
         }
         flush(p);
     }
