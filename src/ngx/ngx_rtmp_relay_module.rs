@@ -20,6 +20,8 @@ use std::ptr::addr_of_mut;
 pub struct PushTarget {
     pub target: RelayTarget,
     pub addrs: Vec<SocketAddr>,
+    /// A unix socket path instead of `addrs`: another worker of this nginx (auto_push/).
+    pub unix: Option<String>,
 }
 
 #[derive(Default)]
@@ -59,7 +61,11 @@ fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
     } else {
         resolve(&target.host, target.port).map_err(|e| format!("{e} in url \"{}\"", target.url))?
     };
-    c.pushes.push(PushTarget { target, addrs });
+    c.pushes.push(PushTarget {
+        target,
+        addrs,
+        unix: None,
+    });
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 mod addr;
 mod push;
 
-pub use addr::resolve;
+pub use addr::{resolve, unix_sockaddr};
 pub use push::Settings;
 
 use super::conf::RtmpConfCtx;
@@ -39,6 +39,10 @@ fn count_closed(bytes_in: u64, bytes_out: u64) {
 pub fn bytes() -> (u64, u64) {
     let (mut total_in, mut total_out) = CLOSED.with(Cell::get);
     ids_where(|p| {
+        if p.to_worker() {
+            // Traffic between workers is not the server's.
+            return false;
+        }
         let (i, o) = p.bytes();
         total_in += i;
         total_out += o;
@@ -70,15 +74,20 @@ fn remove(id: u64, why: &str) {
     }
 }
 
-fn settings(conn: &Conn, app: &RtmpConfCtx) -> Settings {
-    // SAFETY: conn.srv is the server context of the listening socket that accepted it.
-    let cscf = unsafe { core_srv_conf(&*conn.srv) };
+/// The settings of relays from server `srv`, waiting `reconnect_ms` after a first failure.
+pub fn server_settings(srv: *const RtmpConfCtx, reconnect_ms: u64) -> Settings {
+    // SAFETY: server contexts live as long as the cycle of the sessions and relays.
+    let cscf = unsafe { core_srv_conf(srv) };
     Settings {
         timeout: cscf.timeout.unwrap_or(60_000) as ngx_msec_t,
         ack_window: cscf.ack_window.unwrap_or(5_000_000) as u32,
         max_message: cscf.max_message.unwrap_or(1 << 20) as u32,
-        reconnect_ms: relay_conf(app).push_reconnect.unwrap_or(3000),
+        reconnect_ms,
     }
+}
+
+fn settings(conn: &Conn, app: &RtmpConfCtx) -> Settings {
+    server_settings(conn.srv, relay_conf(app).push_reconnect.unwrap_or(3000))
 }
 
 /// Host, port and path: two spellings of one target compare equal.
@@ -94,6 +103,42 @@ fn start(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey, target: PushTarget, co
     let id = next_session_id();
     let p = push::create(id, key.clone(), target, control, settings(conn, app));
     PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
+}
+
+/// Relays `key` to the worker listening on the unix socket `path` (auto_push/): the same
+/// relay as a `push`, addressed to a peer. Its id, to stop it with `stop`.
+pub fn start_to_worker(key: &StreamKey, path: &str, settings: Settings) -> u64 {
+    let target = RelayTarget {
+        scheme: Scheme::Rtmp,
+        host: format!("unix:{path}"),
+        port: 0,
+        url: format!("unix:{path}"),
+        app: Some(key.app.clone()),
+        play_path: Some(key.name.clone()),
+        name: None,
+        tc_url: Some(format!("rtmp://localhost/{}", key.app)),
+        page_url: None,
+        swf_url: None,
+        flash_ver: None,
+        live: None,
+        start: None,
+        stop: None,
+        is_static: false,
+    };
+    let target = PushTarget {
+        target,
+        addrs: Vec::new(),
+        unix: Some(path.to_string()),
+    };
+    let id = next_session_id();
+    let p = push::create(id, key.clone(), target, false, settings);
+    PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
+    id
+}
+
+/// Stops one relay, if it still runs.
+pub fn stop(id: u64, why: &str) {
+    remove(id, why);
 }
 
 /// Whether the session's connection is one of this worker's own relays coming back in: its
@@ -164,7 +209,12 @@ pub fn control_start(conn: &Conn, url: &str) -> Result<bool, (u16, String)> {
         .map_err(|e| (502, format!("{e} in url \"{}\"", target.url)))?;
     // SAFETY: application contexts live as long as the cycle that accepted the session.
     let ctx = unsafe { &*app.ctx };
-    start(conn, ctx, key, PushTarget { target, addrs }, true);
+    let target = PushTarget {
+        target,
+        addrs,
+        unix: None,
+    };
+    start(conn, ctx, key, target, true);
     Ok(true)
 }
 

@@ -4,7 +4,7 @@
 //! hub like a player and its write handler writes the stream's shared bytes with writev.
 //! When the connection fails or the server closes it, the relay waits (backoff) and
 //! connects again, for as long as the local stream is published.
-use super::addr::{local_addr, to_sockaddr};
+use super::addr::{local_addr, to_sockaddr, unix_sockaddr};
 use crate::ngx::conn::{now, wake};
 use crate::ngx::ffi::log;
 use crate::ngx::flush::{flush_outbox, Flush};
@@ -80,6 +80,11 @@ impl Push {
         (bytes_in, self.outbox.borrow().bytes_out)
     }
 
+    /// A relay to another worker of this nginx (auto_push/), not to a server.
+    pub fn to_worker(&self) -> bool {
+        self.target.unix.is_some()
+    }
+
     /// The target as the configuration wrote it.
     pub fn url(&self) -> String {
         let scheme = match self.target.target.scheme {
@@ -144,6 +149,8 @@ pub fn create(
         push.retry.set_cancelable(1);
         let how = if push.from_control {
             "/control/push/start"
+        } else if push.to_worker() {
+            "to another worker"
         } else {
             "the push directive"
         };
@@ -230,18 +237,12 @@ unsafe fn connect(p: *mut Push) {
             // The stream is gone; publish_stopped removes the relay.
             return;
         };
-        let Some(addr) = push
-            .target
-            .addrs
-            .get(push.attempts % push.target.addrs.len().max(1))
-            .copied()
-        else {
+        let Some((storage, socklen, peer_text)) = peer_address(push) else {
             return;
         };
         push.attempts = push.attempts.wrapping_add(1);
-        let (storage, socklen) = to_sockaddr(&addr);
         push.sockaddr = storage;
-        push.peer_text = addr.to_string();
+        push.peer_text = peer_text;
         push.peer_name = ngx_str_t {
             len: push.peer_text.len(),
             data: push.peer_text.as_ptr() as *mut u8,
@@ -258,7 +259,7 @@ unsafe fn connect(p: *mut Push) {
         log(
             addr_of_mut!(push.log),
             NGX_LOG_INFO,
-            &format!("relay: push connecting to {addr}"),
+            &format!("relay: push connecting to {}", push.peer_text),
         );
         let rc = nginx_sys::ngx_event_connect_peer(addr_of_mut!(push.pc));
         if rc != nginx_sys::NGX_OK as ngx_int_t && rc != nginx_sys::NGX_AGAIN as ngx_int_t {
@@ -302,6 +303,24 @@ unsafe fn connect(p: *mut Push) {
             push.phase = Phase::Connecting;
         }
     }
+}
+
+/// The address of this attempt (a push rotates through its host's addresses), its length
+/// and how nginx's messages name it.
+fn peer_address(push: &Push) -> Option<(libc::sockaddr_storage, libc::socklen_t, String)> {
+    if let Some(path) = &push.target.unix {
+        let sun = unix_sockaddr(path)?;
+        // SAFETY: all-zero is a valid sockaddr_storage, which is larger than sockaddr_un.
+        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; sockaddr_storage is aligned for every address type.
+        unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_un, sun) };
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        return Some((storage, len, format!("unix:{path}")));
+    }
+    let addrs = &push.target.addrs;
+    let addr = addrs.get(push.attempts % addrs.len().max(1))?;
+    let (storage, len) = to_sockaddr(addr);
+    Some((storage, len, addr.to_string()))
 }
 
 /// The TCP connection is up: send C0+C1.
@@ -523,8 +542,10 @@ unsafe fn disconnect(p: *mut Push) {
             with_hub(|h| h.stop_playing(&push.key, push.id));
         }
         push.phase = Phase::Waiting;
-        let bytes_in = push.session.as_ref().map_or(0, PushSession::bytes_in);
-        super::count_closed(bytes_in, push.outbox.borrow().bytes_out);
+        if !push.to_worker() {
+            let bytes_in = push.session.as_ref().map_or(0, PushSession::bytes_in);
+            super::count_closed(bytes_in, push.outbox.borrow().bytes_out);
+        }
         push.session = None;
         push.local = None;
         push.events.clear();
