@@ -85,7 +85,11 @@ fn without_auto_push_worker_0_serves_every_session() {
     let mut players = open_players(&ng, 8, None);
     feed_and_check(&mut publisher, &mut players, 10);
     let serving = workers_logging(&ng, "rtmp: play \"many\"");
-    assert_eq!(serving.len(), 1, "plays served by several workers: {serving:?}");
+    assert_eq!(
+        serving.len(),
+        1,
+        "plays served by several workers: {serving:?}"
+    );
     ng.assert_no_alerts();
 }
 
@@ -142,10 +146,17 @@ fn auto_push_stat_counts_the_stream_once() {
     });
     assert_eq!(body.matches("<name>many</name>").count(), 1, "{body}");
     // One publishing client, and the stream's own flag.
-    assert_eq!(body.matches("<publishing/><active/></client>").count(), 1, "{body}");
+    assert_eq!(
+        body.matches("<publishing/><active/></client>").count(),
+        1,
+        "{body}"
+    );
     assert_eq!(body.matches("<publishing/>").count(), 2, "{body}");
     assert!(body.contains("<naccepted>13</naccepted>"), "{body}");
-    assert!(!body.contains("another worker"), "a relay shows as a client: {body}");
+    assert!(
+        !body.contains("another worker"),
+        "a relay shows as a client: {body}"
+    );
 }
 
 /// allow/deny hold on every path: a denied player is refused on whichever worker it lands,
@@ -205,7 +216,9 @@ fn auto_push_stream_survives_reload() {
     feed_and_check(&mut publisher, &mut players, 25);
     let serving = workers_logging(&ng, "rtmp: play \"many\"");
     assert!(
-        serving.iter().all(|w| !before.iter().any(|b| b.to_string() == *w)),
+        serving
+            .iter()
+            .all(|w| !before.iter().any(|b| b.to_string() == *w)),
         "a player after the reload was served by an old worker: {serving:?} (old {before:?})"
     );
     ng.assert_no_alerts();

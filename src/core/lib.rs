@@ -15,6 +15,6 @@ pub mod protocol;
 pub mod record;
 pub mod relay;
 pub mod stat;
-pub mod workers;
 #[cfg(test)]
 mod test_rng;
+pub mod workers;

@@ -176,20 +176,18 @@ impl StatZone {
         (0..self.nslots)
             .map(|i| self.head(i))
             .filter(|h| now_ms.saturating_sub(h.updated_ms.load(Ordering::Relaxed)) <= max_age_ms)
-            .map(|h| (h.owner.load(Ordering::Acquire), h.flags.load(Ordering::Relaxed)))
+            .map(|h| {
+                (
+                    h.owner.load(Ordering::Acquire),
+                    h.flags.load(Ordering::Relaxed),
+                )
+            })
             .filter(|&(pid, _)| pid != 0)
             .collect()
     }
 
     /// Writes this worker's snapshot and flags; false if it does not fit or no slot is free.
-    pub fn publish(
-        &self,
-        pid: u32,
-        flags: u32,
-        now_ms: u64,
-        stale_ms: u64,
-        bytes: &[u8],
-    ) -> bool {
+    pub fn publish(&self, pid: u32, flags: u32, now_ms: u64, stale_ms: u64, bytes: &[u8]) -> bool {
         if bytes.len() > self.slot_size {
             return false;
         }

@@ -103,7 +103,8 @@ fn publish() {
     // What does not fit the slot (the last clients first) is left out whole.
     let bytes = wire::encode_with_limit(&snap, super::shm::SLOT_SIZE);
     let flags = super::auto_push::flags();
-    if !z.publish(pid(), flags, now() as u64, STALE_MS, &bytes) && !WARNED.with(|w| w.replace(true)) {
+    if !z.publish(pid(), flags, now() as u64, STALE_MS, &bytes) && !WARNED.with(|w| w.replace(true))
+    {
         // SAFETY: ngx_cycle's log is valid in a running worker.
         let clog = unsafe { (*nginx_sys::ngx_cycle).log };
         log(

@@ -98,7 +98,8 @@ pub fn start(cycle: *mut ngx_cycle_t) {
 
 /// exit_process: every relay stops, the sockets go.
 pub fn stop() {
-    let ids: Vec<u64> = RELAYS.with(|r| std::mem::take(&mut *r.borrow_mut()).into_values().collect());
+    let ids: Vec<u64> =
+        RELAYS.with(|r| std::mem::take(&mut *r.borrow_mut()).into_values().collect());
     for id in ids {
         relay::stop(id, "the worker exits");
     }
@@ -154,8 +155,11 @@ fn reconcile() {
     let servers = unsafe { &core_main_conf(ctx).servers };
     let stale: Vec<u64> = RELAYS.with(|r| {
         let mut r = r.borrow_mut();
-        let gone: Vec<(StreamKey, u32)> =
-            r.keys().filter(|(_, pid)| !plan.alive.contains(pid)).cloned().collect();
+        let gone: Vec<(StreamKey, u32)> = r
+            .keys()
+            .filter(|(_, pid)| !plan.alive.contains(pid))
+            .cloned()
+            .collect();
         gone.iter().filter_map(|g| r.remove(g)).collect()
     });
     for id in stale {

@@ -36,7 +36,9 @@ pub fn open(clog: *mut ngx_log_t, sockets: &[(String, *mut RtmpConfCtx)]) -> boo
                 log(
                     clog,
                     NGX_LOG_ERR,
-                    &format!("rtmp: cannot listen on \"unix:{path}\" for relays between workers: {e}"),
+                    &format!(
+                        "rtmp: cannot listen on \"unix:{path}\" for relays between workers: {e}"
+                    ),
                 );
                 ok = false;
             }
@@ -146,7 +148,7 @@ unsafe fn open_one(
         let add = nginx_sys::ngx_event_actions.add;
         let ok = add.is_some_and(|add| add(rev, READ_EVENT, 0) == nginx_sys::NGX_OK as isize);
         if !ok {
-            (*ls).connection = std::ptr::null_mut();
+            ls.connection = std::ptr::null_mut();
             nginx_sys::ngx_close_connection(c);
             let _ = std::fs::remove_file(path);
             return Err("cannot wait for connections".into());
