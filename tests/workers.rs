@@ -33,6 +33,14 @@ fn auto_push_nginx(workers: u32, app_body: &str) -> Nginx {
     Nginx::start_opts(opts)
 }
 
+/// A client publishing `many`, its first keyframe sent.
+fn publish_many(ng: &Nginx) -> RtmpClient {
+    let mut publisher = RtmpClient::connect(ng.rtmp_addr(), "live").unwrap();
+    publisher.publish("many").unwrap();
+    publisher.send_video(0, &key(0)).unwrap();
+    publisher
+}
+
 /// Opens `n` players one after another, from `local`; each one's play must be accepted.
 fn open_players(ng: &Nginx, n: usize, local: Option<IpAddr>) -> Vec<RtmpClient> {
     (0..n)
@@ -79,9 +87,7 @@ fn without_auto_push_worker_0_serves_every_session() {
     opts.worker_processes = 4;
     let ng = Nginx::start_opts(opts);
     assert_eq!(ng.worker_pids().len(), 4, "nginx should run 4 workers");
-    let mut publisher = RtmpClient::connect(ng.rtmp_addr(), "live").unwrap();
-    publisher.publish("many").unwrap();
-    publisher.send_video(0, &key(0)).unwrap();
+    let mut publisher = publish_many(&ng);
     let mut players = open_players(&ng, 8, None);
     feed_and_check(&mut publisher, &mut players, 10);
     let serving = workers_logging(&ng, "rtmp: play \"many\"");
@@ -99,9 +105,7 @@ fn without_auto_push_worker_0_serves_every_session() {
 fn auto_push_serves_players_on_every_worker() {
     let ng = auto_push_nginx(4, "live on;");
     assert_eq!(ng.worker_pids().len(), 4, "nginx should run 4 workers");
-    let mut publisher = RtmpClient::connect(ng.rtmp_addr(), "live").unwrap();
-    publisher.publish("many").unwrap();
-    publisher.send_video(0, &key(0)).unwrap();
+    let mut publisher = publish_many(&ng);
     let mut players = open_players(&ng, 20, None);
     feed_and_check(&mut publisher, &mut players, 25);
     let serving = workers_logging(&ng, "rtmp: play \"many\"");
@@ -130,9 +134,7 @@ fn auto_push_serves_players_on_every_worker() {
 #[test]
 fn auto_push_stat_counts_the_stream_once() {
     let ng = auto_push_nginx(4, "live on;");
-    let mut publisher = RtmpClient::connect(ng.rtmp_addr(), "live").unwrap();
-    publisher.publish("many").unwrap();
-    publisher.send_video(0, &key(0)).unwrap();
+    let mut publisher = publish_many(&ng);
     let mut players = open_players(&ng, 12, None);
     feed_and_check(&mut publisher, &mut players, 10);
     let url = format!("http://127.0.0.1:{}/stat", ng.http_port);
@@ -169,9 +171,7 @@ fn auto_push_keeps_access_rules_on_every_worker() {
         "live on;\nallow publish 127.0.0.1;\ndeny publish all;\nallow play 127.0.0.1;\ndeny play all;",
     );
     let lo2: IpAddr = "127.0.0.2".parse().unwrap();
-    let mut publisher = RtmpClient::connect(ng.rtmp_addr(), "live").unwrap();
-    publisher.publish("many").unwrap();
-    publisher.send_video(0, &key(0)).unwrap();
+    let mut publisher = publish_many(&ng);
     let mut players = open_players(&ng, 12, None);
     feed_and_check(&mut publisher, &mut players, 10);
     for i in 0..12 {
@@ -200,9 +200,7 @@ fn auto_push_keeps_access_rules_on_every_worker() {
 #[test]
 fn auto_push_stream_survives_reload() {
     let mut ng = auto_push_nginx(4, "live on;");
-    let mut publisher = RtmpClient::connect(ng.rtmp_addr(), "live").unwrap();
-    publisher.publish("many").unwrap();
-    publisher.send_video(0, &key(0)).unwrap();
+    let mut publisher = publish_many(&ng);
     let before = ng.worker_pids();
     ng.reload();
     wait_for(Duration::from_secs(10), || {

@@ -108,22 +108,12 @@ fn start(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey, target: PushTarget, co
 /// Relays `key` to the worker listening on the unix socket `path` (auto_push/): the same
 /// relay as a `push`, addressed to a peer. Its id, to stop it with `stop`.
 pub fn start_to_worker(key: &StreamKey, path: &str, settings: Settings) -> u64 {
+    let url = format!("unix:{path}");
     let target = RelayTarget {
-        scheme: Scheme::Rtmp,
-        host: format!("unix:{path}"),
-        port: 0,
-        url: format!("unix:{path}"),
         app: Some(key.app.clone()),
         play_path: Some(key.name.clone()),
-        name: None,
         tc_url: Some(format!("rtmp://localhost/{}", key.app)),
-        page_url: None,
-        swf_url: None,
-        flash_ver: None,
-        live: None,
-        start: None,
-        stop: None,
-        is_static: false,
+        ..RelayTarget::new(Scheme::Rtmp, &url, 0, &url)
     };
     let target = PushTarget {
         target,
