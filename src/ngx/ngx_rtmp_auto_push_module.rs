@@ -5,7 +5,7 @@
 //! auto_push/.
 use super::conf::command;
 use super::deferred;
-use super::ffi::{conf_args, conf_emerg, log, NGX_CONF_ERROR, NGX_CONF_OK};
+use super::ffi::{conf_args, conf_emerg, conf_full_path, log, NGX_CONF_ERROR, NGX_CONF_OK};
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_core_module_t, ngx_cycle_t, ngx_module_t, ngx_uint_t,
     NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CORE_MODULE, NGX_DIRECT_CONF, NGX_LOG_WARN, NGX_MAIN_CONF,
@@ -97,7 +97,8 @@ unsafe extern "C" fn set(
             "rtmp_auto_push_reconnect" => {
                 parse_msec(name, value).map(|v| c.reconnect.replace(v).is_some())
             }
-            _ => Ok(c.socket_dir.replace(value.to_string()).is_some()),
+            // Relative to nginx's prefix, as nginx reads paths.
+            _ => Ok(c.socket_dir.replace(conf_full_path(cf, value)).is_some()),
         };
         match r {
             Ok(false) => NGX_CONF_OK,
