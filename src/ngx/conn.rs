@@ -57,6 +57,8 @@ pub struct Conn {
     /// The publisher's latest metadata and decoder configs, which a redirect to another
     /// name must hand to the new stream (the publisher sends them only once).
     pub headers: PublisherHeaders,
+    /// HTTP hooks: a request held for its answer, the update timer (notify/).
+    pub hooks: super::notify::SessionHooks,
     closing: bool,
 }
 
@@ -152,6 +154,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             log_entry: access_log::Entry::default(),
             sinks: None,
             headers: PublisherHeaders::default(),
+            hooks: Default::default(),
             closing: false,
         });
         let conn = Box::into_raw(conn);
@@ -613,6 +616,7 @@ pub unsafe fn close_connection(c: *mut ngx_connection_t) {
         let bytes_out = conn.outbox.borrow().bytes_out;
         worker::unregister(conn.id, conn.session.bytes_in(), bytes_out);
         app::leave(&mut conn);
+        super::notify::disconnect(&mut conn);
         access_log::write(&conn);
         if conn.ping.timer_set() != 0 {
             nginx_sys::ngx_del_timer(addr_of_mut!(conn.ping));

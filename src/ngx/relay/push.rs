@@ -10,6 +10,7 @@ use crate::ngx::ffi::log;
 use crate::ngx::flush::{flush_outbox, Flush};
 use crate::ngx::ngx_rtmp_relay_module::PushTarget;
 use crate::ngx::read_loop::{read_bounded, ReadEnd};
+use crate::ngx::resolver::{cancel, lookup, route, Resolved, Resolver, Route, Started};
 use crate::ngx::worker::with_hub;
 use nginx_sys::{
     ngx_connection_t, ngx_event_t, ngx_int_t, ngx_log_t, ngx_msec_t, ngx_peer_connection_t,
@@ -30,12 +31,16 @@ pub struct Settings {
     pub max_message: u32,
     /// `push_reconnect`: the first wait after a failure.
     pub reconnect_ms: u64,
+    /// The server's `resolver`: a host name is resolved before each connection.
+    pub resolver: Option<Resolver>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
     /// No connection: the retry timer is (or is about to be) set.
     Waiting,
+    /// The resolver is looking up the target's host name.
+    Resolving(u64),
     /// connect() in progress.
     Connecting,
     /// Handshake, connect, createStream, publish.
@@ -49,8 +54,8 @@ pub struct Push {
     pub id: u64,
     pub key: StreamKey,
     pub target: PushTarget,
-    /// Added with /control/push/start (rather than a `push` directive).
-    pub from_control: bool,
+    /// What started it: "the push directive", "/control/push/start", "on_publish".
+    pub origin: &'static str,
     settings: Settings,
     phase: Phase,
     c: *mut ngx_connection_t,
@@ -95,7 +100,7 @@ pub fn create(
     id: u64,
     key: StreamKey,
     target: PushTarget,
-    from_control: bool,
+    origin: &'static str,
     settings: Settings,
 ) -> *mut Push {
     // SAFETY: the cycle's log is valid in a running worker; all-zero is nginx's starting
@@ -105,7 +110,7 @@ pub fn create(
             id,
             key,
             target,
-            from_control,
+            origin,
             settings,
             phase: Phase::Waiting,
             c: null_mut(),
@@ -142,15 +147,10 @@ pub fn create(
         push.retry.log = addr_of_mut!(push.log);
         // A worker that shuts down need not wait for a retry.
         push.retry.set_cancelable(1);
-        let how = if push.from_control {
-            "/control/push/start"
-        } else {
-            "the push directive"
-        };
         log(
             addr_of_mut!(push.log),
             NGX_LOG_INFO,
-            &format!("relay: push started ({how})"),
+            &format!("relay: push started ({})", push.origin),
         );
         connect(p);
     }
@@ -230,13 +230,48 @@ unsafe fn connect(p: *mut Push) {
             // The stream is gone; publish_stopped removes the relay.
             return;
         };
-        let Some(addr) = push
-            .target
-            .addrs
-            .get(push.attempts % push.target.addrs.len().max(1))
-            .copied()
-        else {
-            return;
+        let host = push.target.target.host.clone();
+        let port = push.target.target.port;
+        let addrs = match route(&host, port, &push.target.addrs, push.settings.resolver) {
+            Err(e) => return fail(p, &e),
+            Ok(Route::Addrs(addrs)) => addrs,
+            Ok(Route::Resolve(r)) => {
+                let id = push.id;
+                let done = Box::new(move |res: Resolved| after_lookup(id, chunk_size, res));
+                match lookup(r, &host, port, done) {
+                    Started::Pending(lookup_id) => push.phase = Phase::Resolving(lookup_id),
+                    Started::Ready(Ok(addrs)) => connect_to(p, &addrs, chunk_size),
+                    Started::Ready(Err(e)) => fail(p, &e),
+                }
+                return;
+            }
+        };
+        connect_to(p, &addrs, chunk_size);
+    }
+}
+
+/// The resolver answered for relay `id` (if it is still registered: destroy cancels lookups).
+fn after_lookup(id: u64, chunk_size: u32, res: Resolved) {
+    let Some(p) = super::get(id) else { return };
+    guarded(p, "resolve", || {
+        // SAFETY: a registered relay is live; it was Resolving.
+        unsafe {
+            (*p).phase = Phase::Waiting;
+            match res {
+                Ok(addrs) => connect_to(p, &addrs, chunk_size),
+                Err(e) => fail(p, &e),
+            }
+        }
+    });
+}
+
+/// Connects to one of `addrs` (the next in turn at each attempt).
+unsafe fn connect_to(p: *mut Push, addrs: &[SocketAddr], chunk_size: u32) {
+    // SAFETY: p is a live relay without a connection.
+    unsafe {
+        let push = &mut *p;
+        let Some(addr) = addrs.get(push.attempts % addrs.len().max(1)).copied() else {
+            return fail(p, "no address");
         };
         push.attempts = push.attempts.wrapping_add(1);
         let (storage, socklen) = to_sockaddr(&addr);
@@ -519,8 +554,10 @@ unsafe fn disconnect(p: *mut Push) {
     // SAFETY: p is a live relay; its connection (if any) is open and ours.
     unsafe {
         let push = &mut *p;
-        if let Phase::Ready(_) = push.phase {
-            with_hub(|h| h.stop_playing(&push.key, push.id));
+        match push.phase {
+            Phase::Ready(_) => with_hub(|h| h.stop_playing(&push.key, push.id)),
+            Phase::Resolving(lookup_id) => cancel(lookup_id),
+            _ => {}
         }
         push.phase = Phase::Waiting;
         let bytes_in = push.session.as_ref().map_or(0, PushSession::bytes_in);

@@ -1,0 +1,825 @@
+//! HTTP hooks (`on_connect`, `on_publish`, `on_play`, the done hooks, `on_record_done`,
+//! `on_update`) against an HTTP server of the test's own that records every request and
+//! answers per scenario, and host names resolved through `resolver` by a DNS server of the
+//! test's own. Publishers and players are ffmpeg and the test's RTMP client.
+use ngx_rtmp_tests::media::*;
+use ngx_rtmp_tests::rtmp::*;
+use ngx_rtmp_tests::*;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------
+// The hook server
+
+/// One request the hook server received.
+#[derive(Debug, Clone)]
+struct Hit {
+    method: String,
+    path: String,
+    /// The fields of the body (POST) or of the query string (GET), decoded.
+    form: HashMap<String, String>,
+    content_type: Option<String>,
+    host: Option<String>,
+}
+
+impl Hit {
+    fn field(&self, k: &str) -> &str {
+        self.form.get(k).map(String::as_str).unwrap_or("")
+    }
+    fn call(&self) -> &str {
+        self.field("call")
+    }
+}
+
+/// How the hook server answers a request.
+#[derive(Clone)]
+enum Reply {
+    Status(u16),
+    Redirect(u16, String),
+    /// Read the request, answer nothing, keep the connection open.
+    Hang,
+    /// Answer once `release` is set.
+    After(Arc<AtomicBool>, u16),
+}
+
+type Policy = Arc<dyn Fn(&Hit) -> Reply + Send + Sync>;
+
+struct HookServer {
+    port: u16,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_form(s: &str) -> HashMap<String, String> {
+    s.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Reads one HTTP request (head and Content-Length body), bounded in size and time.
+fn read_request(s: &mut TcpStream) -> Option<Hit> {
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let mut headers = HashMap::new();
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len.min(1 << 20) {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let form = if method == "POST" {
+        parse_form(&body)
+    } else {
+        parse_form(query)
+    };
+    Some(Hit {
+        method,
+        path: path.to_string(),
+        form,
+        content_type: headers.get("content-type").cloned(),
+        host: headers.get("host").cloned(),
+    })
+}
+
+fn answer(s: &mut TcpStream, status: u16, location: Option<&str>) {
+    let loc = location
+        .map(|l| format!("Location: {l}\r\n"))
+        .unwrap_or_default();
+    let _ = write!(
+        s,
+        "HTTP/1.1 {status} X\r\n{loc}Content-Length: 2\r\nConnection: close\r\n\r\nok"
+    );
+}
+
+impl HookServer {
+    fn start(policy: impl Fn(&Hit) -> Reply + Send + Sync + 'static) -> HookServer {
+        let policy: Policy = Arc::new(policy);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h, st) = (hits.clone(), stop.clone());
+        thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(300);
+            while !st.load(Ordering::SeqCst) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        let (h, st, policy) = (h.clone(), st.clone(), policy.clone());
+                        thread::spawn(move || {
+                            s.set_nonblocking(false).ok();
+                            let Some(hit) = read_request(&mut s) else {
+                                return;
+                            };
+                            let reply = policy(&hit);
+                            h.lock().unwrap().push(hit);
+                            match reply {
+                                Reply::Status(code) => answer(&mut s, code, None),
+                                Reply::Redirect(code, l) => answer(&mut s, code, Some(&l)),
+                                Reply::Hang => {
+                                    let end = Instant::now() + Duration::from_secs(60);
+                                    while !st.load(Ordering::SeqCst) && Instant::now() < end {
+                                        thread::sleep(Duration::from_millis(50));
+                                    }
+                                }
+                                Reply::After(release, code) => {
+                                    let end = Instant::now() + Duration::from_secs(60);
+                                    while !release.load(Ordering::SeqCst) && Instant::now() < end {
+                                        thread::sleep(Duration::from_millis(20));
+                                    }
+                                    answer(&mut s, code, None);
+                                }
+                            }
+                        });
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        HookServer { port, hits, stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    /// Waits for a request with `call=`, returns it.
+    fn wait_call(&self, call: &str, limit: Duration) -> Option<Hit> {
+        wait_for(limit, || self.hits().into_iter().find(|h| h.call() == call))
+    }
+}
+
+impl Drop for HookServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+const STAT: &str = "location /stat { rtmp_stat all; }";
+const CONTROL: &str = "location /control { rtmp_control all; }";
+
+fn start(rtmp: &str) -> Nginx {
+    let mut opts = NginxOpts::new(rtmp);
+    opts.http_server_extra = format!("{STAT}\n{CONTROL}");
+    Nginx::start_opts(opts)
+}
+
+/// A port nothing listens on (bound, then closed).
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn video_count(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Video { .. }))
+        .count()
+}
+
+/// A player of `app/name` with the test client: the video messages it got within `dur`.
+fn play_videos(ng: &Nginx, app: &str, name: &str, dur: Duration) -> usize {
+    let Ok(mut p) = RtmpClient::connect(ng.rtmp_addr(), app) else {
+        return 0;
+    };
+    if p.play(name).is_err() {
+        return 0;
+    }
+    video_count(&p.collect_for(dur).unwrap_or_default())
+}
+
+fn publishing(ng: &Nginx, app: &str, name: &str) -> bool {
+    let Ok((_, body)) = http_get(&ng.http_url("/stat?format=json"), Duration::from_secs(5)) else {
+        return false;
+    };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return false;
+    };
+    doc["servers"].as_array().into_iter().flatten().any(|s| {
+        s["applications"].as_array().into_iter().flatten().any(|a| {
+            a["name"] == app
+                && a["live"]["streams"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|st| st["name"] == name && st["publishing"] == true)
+        })
+    })
+}
+
+fn assert_refused_publish(r: Result<(), ClientError>) {
+    match r {
+        Err(ClientError::Refused(Event::Status { code, level, .. })) => {
+            assert_eq!(code, "NetStream.Publish.BadName");
+            assert_eq!(level, "error");
+        }
+        other => panic!("expected a refused publish, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// on_publish
+
+/// 2xx: the publish goes on; the hook got call=publish with the session's fields, the name,
+/// the type and the publisher's query string (`?key=secret`), as a urlencoded POST.
+#[test]
+fn on_publish_2xx_publishes_and_sends_the_form() {
+    let hooks = HookServer::start(|_| Reply::Status(200));
+    let ng = start(&simple_rtmp(
+        "live",
+        &format!("live on;\non_publish {};", hooks.url("/auth")),
+    ));
+    let url = format!("{}?key=secret", ng.rtmp_url("live", "cam"));
+    let _pub = publish_ffmpeg(&url, 20);
+    let hit = hooks
+        .wait_call("publish", Duration::from_secs(10))
+        .expect("on_publish was called");
+    assert_eq!(hit.method, "POST");
+    assert_eq!(hit.path, "/auth");
+    assert_eq!(
+        hit.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(hit.host, Some(format!("127.0.0.1:{}", hooks.port)));
+    assert_eq!(hit.field("app"), "live");
+    assert_eq!(hit.field("name"), "cam");
+    assert_eq!(hit.field("type"), "live");
+    assert_eq!(hit.field("key"), "secret");
+    assert_eq!(hit.field("addr"), "127.0.0.1");
+    assert!(hit.field("flashver").contains("FMLE") || !hit.field("flashver").is_empty());
+    assert!(hit.field("tcurl").starts_with("rtmp://"), "{hit:?}");
+    assert!(hit.field("clientid").parse::<u64>().is_ok(), "{hit:?}");
+    assert!(
+        play_videos(&ng, "live", "cam", Duration::from_secs(3)) > 20,
+        "a player of live/cam got too little video"
+    );
+    ng.assert_no_alerts();
+}
+
+/// A 403 refuses: the publisher gets an error status and is closed, nothing is published,
+/// the error log names the hook, its URL and the status; the worker and another stream
+/// carry on.
+#[test]
+fn on_publish_403_refuses() {
+    let hooks = HookServer::start(|h| {
+        if h.field("name") == "other" {
+            Reply::Status(204)
+        } else {
+            Reply::Status(403)
+        }
+    });
+    let ng = start(&simple_rtmp(
+        "live",
+        &format!("live on;\non_publish {};", hooks.url("/auth")),
+    ));
+    let workers = ng.worker_pids();
+    let _other = publish_ffmpeg(&ng.rtmp_url("live", "other"), 30);
+    assert!(
+        wait_for(Duration::from_secs(10), || publishing(&ng, "live", "other")
+            .then_some(()))
+        .is_some(),
+        "live/other does not publish"
+    );
+    let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    assert_refused_publish(p.publish("cam?key=wrong"));
+    assert!(
+        p.closed_within(Duration::from_secs(5)),
+        "the refused publisher stays connected"
+    );
+    let line = format!("on_publish: {}: 403, refused", hooks.url("/auth"));
+    assert!(
+        ng.error_log()
+            .lines()
+            .any(|l| l.contains("[error]") && l.contains(&line)),
+        "no error line {line:?}:\n{}",
+        ng.error_log_tail(20)
+    );
+    assert!(!publishing(&ng, "live", "cam"));
+    assert!(
+        play_videos(&ng, "live", "other", Duration::from_secs(2)) > 10,
+        "live/other stopped"
+    );
+    assert_eq!(ng.worker_pids(), workers, "the worker changed");
+    ng.assert_no_alerts();
+}
+
+/// A hook server that never answers: refused after `netcall_timeout`; one that refuses
+/// connections: refused at once. Both named in the error log.
+#[test]
+fn on_publish_timeout_and_connection_refused_refuse() {
+    let hooks = HookServer::start(|_| Reply::Hang);
+    let dead = closed_port();
+    let rtmp = format!(
+        "netcall_timeout 1s;\nserver {{\n listen 127.0.0.1:{{rtmp_port}};\n\
+         application slow {{ live on; on_publish {}; }}\n\
+         application dead {{ live on; on_publish http://127.0.0.1:{dead}/auth; }}\n}}\n",
+        hooks.url("/never")
+    );
+    let ng = start(&rtmp);
+    let mut p = RtmpClient::connect(ng.rtmp_addr(), "slow").expect("connect");
+    assert_refused_publish(p.publish("cam"));
+    assert!(
+        ng.error_log().contains(&format!(
+            "on_publish: {}: no answer within 1000 ms, refused",
+            hooks.url("/never")
+        )),
+        "{}",
+        ng.error_log_tail(20)
+    );
+    let mut p = RtmpClient::connect(ng.rtmp_addr(), "dead").expect("connect");
+    assert_refused_publish(p.publish("cam"));
+    let line = format!("on_publish: http://127.0.0.1:{dead}/auth: ");
+    assert!(
+        ng.error_log()
+            .lines()
+            .any(|l| l.contains(&line) && l.contains("connect")),
+        "{}",
+        ng.error_log_tail(20)
+    );
+    assert!(!publishing(&ng, "slow", "cam") && !publishing(&ng, "dead", "cam"));
+    ng.assert_no_alerts();
+}
+
+/// A 3xx with a Location that is not rtmp:// renames the stream: the publisher of `cam`
+/// publishes `newname`, whose player gets the video.
+#[test]
+fn on_publish_redirect_renames_the_stream() {
+    let hooks = HookServer::start(|_| Reply::Redirect(302, "newname".into()));
+    let ng = start(&simple_rtmp(
+        "live",
+        &format!("live on;\non_publish {};", hooks.url("/auth")),
+    ));
+    let _pub = publish_ffmpeg(&ng.rtmp_url("live", "cam"), 20);
+    assert!(
+        wait_for(Duration::from_secs(10), || publishing(
+            &ng, "live", "newname"
+        )
+        .then_some(()))
+        .is_some(),
+        "live/newname is not published:\n{}",
+        ng.error_log_tail(20)
+    );
+    assert!(!publishing(&ng, "live", "cam"));
+    assert!(
+        play_videos(&ng, "live", "newname", Duration::from_secs(3)) > 20,
+        "the player of newname got too little video"
+    );
+    assert!(ng
+        .error_log()
+        .contains("notify: on_publish redirects \"cam\" to \"newname\""));
+    ng.assert_no_alerts();
+}
+
+/// `notify_method get`: the same fields in the query string of a GET.
+#[test]
+fn notify_method_get_sends_the_fields_in_the_query() {
+    let hooks = HookServer::start(|_| Reply::Status(200));
+    let ng = start(&simple_rtmp(
+        "live",
+        &format!(
+            "live on;\nnotify_method get;\non_publish {};",
+            hooks.url("/auth?token=t1")
+        ),
+    ));
+    let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    p.publish("cam?key=secret").expect("publish");
+    let hit = hooks
+        .wait_call("publish", Duration::from_secs(5))
+        .expect("on_publish");
+    assert_eq!(hit.method, "GET");
+    assert_eq!(hit.path, "/auth");
+    assert_eq!(
+        hit.field("token"),
+        "t1",
+        "the URL's own query is kept: {hit:?}"
+    );
+    assert_eq!(hit.field("name"), "cam");
+    assert_eq!(hit.field("key"), "secret");
+    assert_eq!(hit.field("app"), "live");
+    ng.assert_no_alerts();
+}
+
+/// A publisher waiting for a slow on_publish holds nothing else up: a player of another
+/// stream keeps receiving frames while the call is pending; the slow publish starts once the
+/// hook answers.
+#[test]
+fn a_pending_hook_does_not_stall_other_streams() {
+    let release = Arc::new(AtomicBool::new(false));
+    let r = release.clone();
+    let hooks = HookServer::start(move |h| {
+        if h.field("name") == "slow" {
+            Reply::After(r.clone(), 200)
+        } else {
+            Reply::Status(200)
+        }
+    });
+    let ng = start(&server_with(
+        "netcall_timeout 60s;",
+        &format!("on_publish {};", hooks.url("/auth")),
+    ));
+    let _fast = publish_ffmpeg(&ng.rtmp_url("live", "fast"), 40);
+    assert!(
+        wait_for(Duration::from_secs(10), || publishing(&ng, "live", "fast")
+            .then_some(()))
+        .is_some()
+    );
+    let mut player = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    player.play("fast").expect("play fast");
+    let addr = ng.rtmp_addr();
+    let slow = thread::spawn(move || {
+        let mut p = RtmpClient::connect(addr, "live").map_err(|e| format!("{e:?}"))?;
+        p.publish("slow").map_err(|e| format!("{e:?}"))
+    });
+    assert!(
+        wait_for(Duration::from_secs(10), || hooks
+            .hits()
+            .iter()
+            .any(|h| h.field("name") == "slow")
+            .then_some(()))
+        .is_some(),
+        "on_publish for slow never arrived"
+    );
+    // The hook has the request and has not answered: the other stream flows meanwhile.
+    let during = video_count(
+        &player
+            .collect_for(Duration::from_secs(3))
+            .unwrap_or_default(),
+    );
+    assert!(!release.load(Ordering::SeqCst));
+    assert!(
+        during >= 25,
+        "the player of fast got {during} video frames while on_publish for slow was pending"
+    );
+    assert!(!publishing(&ng, "live", "slow"));
+    release.store(true, Ordering::SeqCst);
+    let r = slow.join().expect("publisher thread");
+    assert_eq!(
+        r,
+        Ok(()),
+        "the slow publish did not start once the hook answered"
+    );
+    ng.assert_no_alerts();
+}
+
+// ---------------------------------------------------------------------------------------
+// on_play, on_connect
+
+/// on_play: 2xx plays, 403 refuses (Play.StreamNotFound, closed), a 3xx renames, an
+/// rtmp:// Location (pull) is refused with the reason in the log.
+#[test]
+fn on_play_allows_denies_and_renames() {
+    let hooks = HookServer::start(|h| match h.field("name") {
+        "ok" => Reply::Status(200),
+        "moved" => Reply::Redirect(302, "ok".into()),
+        "far" => Reply::Redirect(302, "rtmp://127.0.0.1:1/app/x".into()),
+        _ => Reply::Status(403),
+    });
+    let ng = start(&simple_rtmp(
+        "live",
+        &format!("live on;\non_play {};", hooks.url("/play")),
+    ));
+    let _pub = publish_ffmpeg(&ng.rtmp_url("live", "ok"), 30);
+    assert!(
+        wait_for(Duration::from_secs(10), || publishing(&ng, "live", "ok")
+            .then_some(()))
+        .is_some()
+    );
+    assert!(
+        play_videos(&ng, "live", "ok", Duration::from_secs(2)) > 10,
+        "ok"
+    );
+    assert!(
+        play_videos(&ng, "live", "moved", Duration::from_secs(2)) > 10,
+        "moved"
+    );
+    let hit = hooks.wait_call("play", Duration::from_secs(5)).unwrap();
+    assert_eq!(hit.field("app"), "live");
+    assert!(
+        hit.form.contains_key("start") && hit.form.contains_key("reset"),
+        "{hit:?}"
+    );
+    for name in ["no", "far"] {
+        let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+        match p.play(name) {
+            Err(ClientError::Refused(Event::Status { code, .. })) => {
+                assert_eq!(code, "NetStream.Play.StreamNotFound")
+            }
+            other => panic!("{name}: expected a refusal, got {other:?}"),
+        }
+        assert!(
+            p.closed_within(Duration::from_secs(5)),
+            "{name}: still connected"
+        );
+    }
+    let log = ng.error_log();
+    assert!(log.contains(&format!("on_play: {}: 403, refused", hooks.url("/play"))));
+    assert!(
+        log.contains("redirect to rtmp://127.0.0.1:1/app/x needs a pull relay"),
+        "{}",
+        ng.error_log_tail(20)
+    );
+    ng.assert_no_alerts();
+}
+
+fn server_with(server_extra: &str, app_extra: &str) -> String {
+    format!(
+        "server {{\n listen 127.0.0.1:{{rtmp_port}};\n {server_extra}\n\
+         application live {{ live on; {app_extra} }}\n}}\n"
+    )
+}
+
+/// on_connect: 403 rejects the connect (`_error` NetConnection.Connect.Rejected); a 3xx
+/// Location names the application to connect to instead.
+#[test]
+fn on_connect_rejects_and_redirects() {
+    let hooks = HookServer::start(|h| match h.field("app") {
+        "live" => Reply::Status(200),
+        "old" => Reply::Redirect(302, "live".into()),
+        _ => Reply::Status(403),
+    });
+    let ng = start(&server_with(
+        &format!("on_connect {};", hooks.url("/c")),
+        "",
+    ));
+    match RtmpClient::connect(ng.rtmp_addr(), "banned") {
+        Err(ClientError::Refused(e)) => {
+            let text = format!("{e:?}");
+            assert!(text.contains("NetConnection.Connect.Rejected"), "{text}");
+        }
+        Err(e) => panic!("expected a rejected connect, got {e:?}"),
+        Ok(_) => panic!("connect to banned was accepted"),
+    }
+    assert!(ng
+        .error_log()
+        .contains(&format!("on_connect: {}: 403, refused", hooks.url("/c"))));
+    let mut p = RtmpClient::connect(ng.rtmp_addr(), "old").expect("redirected connect");
+    p.publish("cam")
+        .expect("publish in the application redirected to");
+    assert!(
+        wait_for(Duration::from_secs(5), || publishing(&ng, "live", "cam")
+            .then_some(()))
+        .is_some()
+    );
+    let hit = hooks.wait_call("connect", Duration::from_secs(5)).unwrap();
+    assert!(hit.field("tcurl").starts_with("rtmp://"), "{hit:?}");
+    assert!(hit.field("epoch").parse::<u32>().is_ok(), "{hit:?}");
+    ng.assert_no_alerts();
+}
+
+// ---------------------------------------------------------------------------------------
+// The hooks that only tell
+
+fn wait_count(hooks: &HookServer, call: &str, n: usize, limit: Duration) -> Vec<Hit> {
+    wait_for(limit, || {
+        let v: Vec<Hit> = hooks
+            .hits()
+            .into_iter()
+            .filter(|h| h.call() == call)
+            .collect();
+        (v.len() >= n).then_some(v)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "fewer than {n} call={call}: {:?}",
+            hooks
+                .hits()
+                .iter()
+                .map(|h| h.call().to_string())
+                .collect::<Vec<_>>()
+        )
+    })
+}
+
+/// When a publisher and a player leave: on_publish_done and on_play_done with their names
+/// and args, on_done for each, on_disconnect for each session.
+#[test]
+fn done_hooks_arrive_after_the_clients_leave() {
+    let hooks = HookServer::start(|_| Reply::Status(200));
+    let ng = start(&server_with(
+        &format!("on_disconnect {};", hooks.url("/disc")),
+        &format!(
+            "on_publish_done {0}; on_play_done {0}; on_done {1};",
+            hooks.url("/done"),
+            hooks.url("/any")
+        ),
+    ));
+    {
+        let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+        p.publish("cam?k=v").expect("publish");
+        let mut pl = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+        pl.play("cam?who=me").expect("play");
+        assert!(
+            hooks.hits().is_empty(),
+            "nothing is told before anyone leaves"
+        );
+    }
+    let pd = hooks
+        .wait_call("publish_done", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(
+        (pd.path.as_str(), pd.field("name"), pd.field("k")),
+        ("/done", "cam", "v")
+    );
+    let pl = hooks
+        .wait_call("play_done", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!((pl.field("name"), pl.field("who")), ("cam", "me"));
+    let done = wait_count(&hooks, "done", 2, Duration::from_secs(10));
+    assert!(done
+        .iter()
+        .all(|h| h.path == "/any" && h.field("name") == "cam"));
+    let disc = wait_count(&hooks, "disconnect", 2, Duration::from_secs(10));
+    assert!(disc
+        .iter()
+        .all(|h| h.path == "/disc" && h.field("app") == "live"));
+    ng.assert_no_alerts();
+}
+
+/// on_record_done: for each file a recorder closes, with its path and recorder; a recorder
+/// block's own URL for its files.
+#[test]
+fn on_record_done_names_the_file() {
+    let hooks = HookServer::start(|_| Reply::Status(200));
+    let ng = start(&simple_rtmp(
+        "live",
+        &format!(
+            "live on; record all; record_path {{tmp}}/rec; on_record_done {};\n\
+             recorder r1 {{ record video; record_path {{tmp}}/r1; record_suffix -r1.flv; \
+             on_record_done {}; }}",
+            hooks.url("/app"),
+            hooks.url("/r1")
+        ),
+    ));
+    let g = publish_ffmpeg(&ng.rtmp_url("live", "cam"), 3);
+    let out = g.wait_bounded(Duration::from_secs(30));
+    assert!(out.success(), "ffmpeg: {}", out.stderr);
+    let hits = wait_count(&hooks, "record_done", 2, Duration::from_secs(10));
+    let app = hits
+        .iter()
+        .find(|h| h.path == "/app")
+        .expect("/app record_done");
+    let r1 = hits
+        .iter()
+        .find(|h| h.path == "/r1")
+        .expect("/r1 record_done");
+    assert_eq!((app.field("recorder"), app.field("name")), ("", "cam"));
+    assert_eq!(r1.field("recorder"), "r1");
+    for h in [app, r1] {
+        let path = std::path::Path::new(h.field("path"));
+        assert!(
+            path.is_file() && path.metadata().unwrap().len() > 10_000,
+            "{h:?}"
+        );
+    }
+    assert!(r1.field("path").ends_with("-r1.flv"), "{r1:?}");
+    ng.assert_no_alerts();
+}
+
+// ---------------------------------------------------------------------------------------
+// on_update
+
+/// on_update every notify_update_timeout while publishing, with the time since the start;
+/// an HTTP error drops the session.
+#[test]
+fn on_update_is_periodic_and_an_error_drops_the_session() {
+    let hooks = HookServer::start(|h| {
+        if h.field("name") == "bad" {
+            Reply::Status(500)
+        } else {
+            Reply::Status(200)
+        }
+    });
+    let ng = start(&simple_rtmp(
+        "live",
+        &format!(
+            "live on;\nnotify_update_timeout 1s;\non_update {};",
+            hooks.url("/up")
+        ),
+    ));
+    let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    p.publish("cam?k=v").expect("publish");
+    let ups = wait_count(&hooks, "update_publish", 3, Duration::from_secs(10));
+    let times: Vec<u64> = ups
+        .iter()
+        .map(|h| h.field("time").parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    assert!(ups
+        .iter()
+        .all(|h| h.field("name") == "cam" && h.field("k") == "v"));
+    assert!(!p.closed_within(Duration::from_millis(200)));
+    let mut bad = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    bad.publish("bad").expect("publish");
+    assert!(
+        bad.closed_within(Duration::from_secs(10)),
+        "a 500 from on_update did not drop the session"
+    );
+    assert!(ng.error_log().contains(&format!(
+        "on_update: {}: 500, closing connection",
+        hooks.url("/up")
+    )));
+    ng.assert_no_alerts();
+}
+
+/// An unreachable on_update server: with notify_update_strict off the session goes on; on,
+/// it is dropped.
+#[test]
+fn notify_update_strict_drops_on_an_unreachable_server() {
+    let dead = closed_port();
+    let rtmp = format!(
+        "server {{\n listen 127.0.0.1:{{rtmp_port}};\n notify_update_timeout 500ms;\n\
+         on_update http://127.0.0.1:{dead}/up;\n\
+         application lax {{ live on; }}\n\
+         application strict {{ live on; notify_update_strict on; }}\n}}\n"
+    );
+    let ng = start(&rtmp);
+    let mut lax = RtmpClient::connect(ng.rtmp_addr(), "lax").expect("connect");
+    lax.publish("cam").expect("publish");
+    let mut strict = RtmpClient::connect(ng.rtmp_addr(), "strict").expect("connect");
+    strict.publish("cam").expect("publish");
+    assert!(
+        strict.closed_within(Duration::from_secs(10)),
+        "strict: a failed update did not drop the session"
+    );
+    assert!(
+        !lax.closed_within(Duration::from_secs(2)),
+        "lax: a failed update dropped the session"
+    );
+    assert!(publishing(&ng, "lax", "cam"));
+    assert!(ng
+        .error_log()
+        .lines()
+        .any(|l| l.contains("on_update: ") && l.contains("(notify_update_strict is off)")));
+    ng.assert_no_alerts();
+}
