@@ -7,7 +7,7 @@ use ngx_rtmp_tests::rtmp::*;
 use ngx_rtmp_tests::*;
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -821,5 +821,273 @@ fn notify_update_strict_drops_on_an_unreachable_server() {
         .error_log()
         .lines()
         .any(|l| l.contains("on_update: ") && l.contains("(notify_update_strict is off)")));
+    ng.assert_no_alerts();
+}
+
+// ---------------------------------------------------------------------------------------
+// rtmp:// redirects: push
+
+/// A second nginx with `application app { live on; }`, with /stat.
+fn target_server() -> Nginx {
+    start(&simple_rtmp("app", "live on;"))
+}
+
+fn md5_hex(s: &str) -> String {
+    let mut c = std::process::Command::new("md5sum");
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("md5sum");
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// on_publish answers with an rtmp:// Location: the stream is published here and pushed
+/// there (the C module's relay push); with notify_relay_redirect on, the local name is the
+/// MD5 of the Location.
+#[test]
+fn on_publish_rtmp_redirect_pushes_there() {
+    let b = target_server();
+    let there = format!("rtmp://127.0.0.1:{}/app/pushed", b.rtmp_port);
+    let there2 = format!("rtmp://127.0.0.1:{}/app/hashed", b.rtmp_port);
+    let (t1, t2) = (there.clone(), there2.clone());
+    let hooks = HookServer::start(move |h| match h.field("app") {
+        "live" => Reply::Redirect(302, t1.clone()),
+        _ => Reply::Redirect(301, t2.clone()),
+    });
+    let rtmp = format!(
+        "server {{\n listen 127.0.0.1:{{rtmp_port}};\n on_publish {};\n\
+         application live {{ live on; }}\n\
+         application md5 {{ live on; notify_relay_redirect on; }}\n}}\n",
+        hooks.url("/auth")
+    );
+    let a = start(&rtmp);
+    let _p1 = publish_ffmpeg(&a.rtmp_url("live", "cam"), 30);
+    let _p2 = publish_ffmpeg(&a.rtmp_url("md5", "cam"), 30);
+    for (app, name) in [("app", "pushed"), ("app", "hashed")] {
+        assert!(
+            wait_for(Duration::from_secs(15), || publishing(&b, app, name)
+                .then_some(()))
+            .is_some(),
+            "{app}/{name} never arrived on B:\n{}",
+            a.error_log_tail(20)
+        );
+    }
+    assert!(
+        play_videos(&b, "app", "pushed", Duration::from_secs(3)) > 20,
+        "B's player of the pushed stream got too little video"
+    );
+    assert!(
+        publishing(&a, "live", "cam"),
+        "live/cam is not published on A"
+    );
+    let hashed = md5_hex(&there2);
+    assert!(
+        publishing(&a, "md5", &hashed),
+        "md5/{hashed} is not published on A:\n{}",
+        a.error_log_tail(20)
+    );
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
+
+// ---------------------------------------------------------------------------------------
+// Name resolution
+
+/// A DNS server of the test's own on 127.0.0.1: A records for the names it knows, an empty
+/// answer for their AAAA, NXDOMAIN for the rest; it records every name asked.
+struct DnsServer {
+    port: u16,
+    asked: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn dns_answer(q: &[u8], names: &HashMap<String, [u8; 4]>) -> Option<(String, Vec<u8>)> {
+    if q.len() < 12 || u16::from_be_bytes([q[4], q[5]]) != 1 {
+        return None;
+    }
+    let mut i = 12;
+    let mut labels = Vec::new();
+    loop {
+        let len = *q.get(i)? as usize;
+        i += 1;
+        if len == 0 {
+            break;
+        }
+        labels.push(String::from_utf8_lossy(q.get(i..i + len)?).to_ascii_lowercase());
+        i += len;
+    }
+    let qtype = u16::from_be_bytes([*q.get(i)?, *q.get(i + 1)?]);
+    let question_end = i + 4;
+    let name = labels.join(".");
+    let ip = names.get(&name);
+    let a_answer = qtype == 1 && ip.is_some();
+    let rcode = if ip.is_some() { 0 } else { 3 };
+    let rd = q[2] & 0x01;
+    let mut r = vec![
+        q[0],
+        q[1],
+        0x84 | rd,
+        0x80 | rcode,
+        0,
+        1,
+        0,
+        u8::from(a_answer),
+        0,
+        0,
+        0,
+        0,
+    ];
+    r.extend_from_slice(q.get(12..question_end)?);
+    if let (true, Some(ip)) = (a_answer, ip) {
+        r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4]);
+        r.extend_from_slice(ip);
+    }
+    Some((name, r))
+}
+
+impl DnsServer {
+    fn start(names: &[(&str, [u8; 4])]) -> DnsServer {
+        let names: HashMap<String, [u8; 4]> =
+            names.iter().map(|(n, ip)| (n.to_string(), *ip)).collect();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (a, st) = (asked.clone(), stop.clone());
+        thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(300);
+            let mut buf = [0u8; 512];
+            while !st.load(Ordering::SeqCst) && Instant::now() < deadline {
+                let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some((name, reply)) = dns_answer(&buf[..n], &names) {
+                    a.lock().unwrap().push(name);
+                    let _ = sock.send_to(&reply, from);
+                }
+            }
+        });
+        DnsServer { port, asked, stop }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn control(ng: &Nginx, path_query: &str) -> (u16, String) {
+    http_get(
+        &ng.http_url(&format!("/control/{path_query}")),
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|e| panic!("/control/{path_query}: {e}"))
+}
+
+/// With `resolver`, names in hook URLs, `push` targets and /control/push/start URLs are
+/// resolved when they are used, through the test's DNS server; a name it does not know
+/// refuses the publish with the resolver's reason.
+#[test]
+fn resolver_resolves_hooks_and_pushes_at_run_time() {
+    let dns = DnsServer::start(&[
+        ("hooks.test", [127, 0, 0, 1]),
+        ("target.test", [127, 0, 0, 1]),
+    ]);
+    let hooks = HookServer::start(|_| Reply::Status(200));
+    let b = target_server();
+    let rtmp = format!(
+        "resolver 127.0.0.1:{} valid=1s;\nresolver_timeout 5s;\n\
+         server {{\n listen 127.0.0.1:{{rtmp_port}};\n\
+         application live {{ live on; on_publish http://hooks.test:{hp}/auth; \
+         push rtmp://target.test:{bp}/app; }}\n\
+         application open {{ live on; }}\n\
+         application gone {{ live on; on_publish http://nowhere.test:{hp}/auth; }}\n}}\n",
+        dns.port,
+        hp = hooks.port,
+        bp = b.rtmp_port
+    );
+    let a = start(&rtmp);
+    let _pub = publish_ffmpeg(&a.rtmp_url("live", "cam"), 30);
+    let hit = hooks
+        .wait_call("publish", Duration::from_secs(10))
+        .expect("on_publish");
+    assert_eq!(hit.host, Some(format!("hooks.test:{}", hooks.port)));
+    assert!(
+        wait_for(Duration::from_secs(15), || publishing(&b, "app", "cam")
+            .then_some(()))
+        .is_some(),
+        "the push to target.test never arrived:\n{}",
+        a.error_log_tail(20)
+    );
+    assert!(play_videos(&b, "app", "cam", Duration::from_secs(2)) > 10);
+    let mut p = RtmpClient::connect(a.rtmp_addr(), "open").expect("connect");
+    p.publish("ctl").expect("publish open/ctl");
+    let (status, body) = control(
+        &a,
+        &format!(
+            "push/start?app=open&name=ctl&url=rtmp://target.test:{}/app/ctl",
+            b.rtmp_port
+        ),
+    );
+    assert_eq!((status, body.trim()), (200, "1"), "push/start");
+    assert!(
+        wait_for(Duration::from_secs(15), || publishing(&b, "app", "ctl")
+            .then_some(()))
+        .is_some(),
+        "the control push to target.test never arrived:\n{}",
+        a.error_log_tail(20)
+    );
+    let mut g = RtmpClient::connect(a.rtmp_addr(), "gone").expect("connect");
+    assert_refused_publish(g.publish("x"));
+    assert!(
+        a.error_log().contains("nowhere.test could not be resolved"),
+        "{}",
+        a.error_log_tail(20)
+    );
+    let asked = dns.asked();
+    for name in ["hooks.test", "target.test", "nowhere.test"] {
+        assert!(
+            asked.iter().any(|n| n == name),
+            "{name} was not asked: {asked:?}"
+        );
+    }
+    a.assert_no_alerts();
+    b.assert_no_alerts();
+}
+
+/// Without `resolver`: a name in the configuration is resolved when it is read (localhost,
+/// from /etc/hosts, tried address by address), and a name that arrives at run time is refused
+/// with the reason rather than blocking the worker in getaddrinfo.
+#[test]
+fn without_a_resolver_config_names_resolve_once_and_run_time_names_are_refused() {
+    let hooks = HookServer::start(|_| Reply::Status(200));
+    let ng = start(&server_with(
+        "",
+        &format!("on_publish http://localhost:{}/auth;", hooks.port),
+    ));
+    let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+    p.publish("cam").expect("publish");
+    let hit = hooks
+        .wait_call("publish", Duration::from_secs(10))
+        .expect("on_publish");
+    assert_eq!(hit.host, Some(format!("localhost:{}", hooks.port)));
+    let (status, body) = control(
+        &ng,
+        "push/start?app=live&name=cam&url=rtmp://target.test/app",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("needs a resolver in rtmp{}"), "{body}");
     ng.assert_no_alerts();
 }

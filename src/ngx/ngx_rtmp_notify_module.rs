@@ -202,16 +202,21 @@ pub static mut ngx_rtmp_notify_module: ngx_module_t =
 
 /// The notify settings of a context (a server's own level, an application, a recorder).
 pub fn notify_conf(ctx: &RtmpConfCtx) -> &NotifyAppConf {
-    notify_conf_mut(ctx)
+    // SAFETY: ctx is a context of the running cycle, made with this module's create_app_conf
+    // at index ctx_index.
+    unsafe { notify_conf_mut(ctx) }
 }
 
 /// As [`notify_conf`], to fill in resolved addresses after the merge.
-pub fn notify_conf_mut(ctx: &RtmpConfCtx) -> &mut NotifyAppConf {
-    // SAFETY: ctx is a context of the running cycle, made with this module's create_app_conf
-    // at index ctx_index.
+///
+/// # Safety
+/// `ctx` must be a context of the cycle being configured, and nothing else may hold its
+/// notify settings meanwhile.
+pub unsafe fn notify_conf_mut<'a>(ctx: *const RtmpConfCtx) -> &'a mut NotifyAppConf {
+    // SAFETY: guaranteed by the caller; the conf at ctx_index was made by create_app_conf.
     unsafe {
         super::conf::conf_at(
-            ctx.app_conf,
+            (*ctx).app_conf,
             (*addr_of_mut!(ngx_rtmp_notify_module)).ctx_index,
         )
     }

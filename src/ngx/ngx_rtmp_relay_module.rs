@@ -123,11 +123,15 @@ pub fn relay_conf(ctx: &RtmpConfCtx) -> &RelayAppConf {
 }
 
 /// The relay settings of a context, to fill in resolved addresses after the merge.
-pub fn relay_conf_mut(ctx: &RtmpConfCtx) -> &mut RelayAppConf {
-    // SAFETY: as for relay_conf; the configuration is not in use yet.
+///
+/// # Safety
+/// `ctx` must be a context of the cycle being configured, and nothing else may hold its
+/// relay settings meanwhile.
+pub unsafe fn relay_conf_mut<'a>(ctx: *const RtmpConfCtx) -> &'a mut RelayAppConf {
+    // SAFETY: guaranteed by the caller; the conf at ctx_index was made by create_app_conf.
     unsafe {
         super::conf::conf_at(
-            ctx.app_conf,
+            (*ctx).app_conf,
             (*addr_of_mut!(ngx_rtmp_relay_module)).ctx_index,
         )
     }

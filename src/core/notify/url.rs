@@ -68,7 +68,7 @@ pub fn parse_hook_url(directive: &str, value: &str) -> Result<HookUrl, ConfError
     if authority.contains('@') {
         return Err(bad("user information is not supported"));
     }
-    let (host, port) = split_host_port(authority).map_err(|e| bad(e))?;
+    let (host, port) = split_host_port(authority).map_err(&bad)?;
     if host.is_empty() {
         return Err(bad("no host"));
     }

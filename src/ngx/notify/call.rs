@@ -43,6 +43,9 @@ pub struct Call {
     starting: bool,
     outcome: Option<Outcome>,
     lookup: Option<u64>,
+    /// The host's addresses, tried in turn while connecting fails.
+    addrs: Vec<SocketAddr>,
+    tried: usize,
     connecting: bool,
     sent: usize,
     parser: ResponseParser,
@@ -82,6 +85,8 @@ pub fn start(spec: Spec, on_done: Option<OnDone>) -> u64 {
             starting: true,
             outcome: None,
             lookup: None,
+            addrs: Vec::new(),
+            tried: 0,
             connecting: false,
             sent: 0,
             parser: ResponseParser::new(),
@@ -115,7 +120,7 @@ pub fn start(spec: Spec, on_done: Option<OnDone>) -> u64 {
             let url = &call.spec.url;
             match route(&url.host, url.port, &call.spec.addrs, call.spec.resolver) {
                 Err(e) => finish(p, Outcome::Failed(e)),
-                Ok(Route::Addrs(addrs)) => connect(p, &addrs),
+                Ok(Route::Addrs(addrs)) => connect(p, addrs),
                 Ok(Route::Resolve(r)) => {
                     let host = url.host.clone();
                     let port = url.port;
@@ -158,7 +163,7 @@ fn after_lookup(id: u64, res: Resolved) {
 unsafe fn resolved(p: *mut Call, res: Resolved) {
     match res {
         // SAFETY: p is a live call without a connection.
-        Ok(addrs) => unsafe { connect(p, &addrs) },
+        Ok(addrs) => unsafe { connect(p, addrs) },
         // SAFETY: as above.
         Err(e) => unsafe { finish(p, Outcome::Failed(e)) },
     }
@@ -201,13 +206,27 @@ unsafe extern "C" fn get_peer(
     crate::ngx::ffi::catch("notify get_peer", ok, || ok)
 }
 
-unsafe fn connect(p: *mut Call, addrs: &[SocketAddr]) {
+unsafe fn connect(p: *mut Call, addrs: Vec<SocketAddr>) {
     // SAFETY: p is a live call without a connection.
     unsafe {
+        (*p).addrs = addrs;
+        (*p).tried = 0;
+        connect_next(p, "no address".into());
+    }
+}
+
+/// Connects to the next address; `why` is the outcome when none is left.
+unsafe fn connect_next(p: *mut Call, why: String) {
+    // SAFETY: p is a live call; its connection (if any) failed to connect.
+    unsafe {
         let call = &mut *p;
-        let Some(&addr) = addrs.first() else {
-            return finish(p, Outcome::Failed("no address".into()));
+        close(call);
+        let Some(&addr) = call.addrs.get(call.tried) else {
+            return finish(p, Outcome::Failed(why));
         };
+        call.tried += 1;
+        call.pc = std::mem::zeroed();
+        call.connecting = false;
         let (storage, socklen) = to_sockaddr(&addr);
         call.sockaddr = storage;
         call.peer_text = addr.to_string();
@@ -223,7 +242,7 @@ unsafe fn connect(p: *mut Call, addrs: &[SocketAddr]) {
         let rc = nginx_sys::ngx_event_connect_peer(addr_of_mut!(call.pc));
         if rc != nginx_sys::NGX_OK as ngx_int_t && rc != nginx_sys::NGX_AGAIN as ngx_int_t {
             // nginx logged why (connect() to ... failed) and closed the socket.
-            return finish(p, Outcome::Failed(format!("cannot connect to {addr}")));
+            return connect_next(p, format!("cannot connect to {addr}"));
         }
         let c = call.pc.connection;
         call.c = c;
@@ -263,7 +282,7 @@ unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
             if (*p).connecting {
                 if let Some(err) = connect_error((*(*p).c).fd) {
                     let why = format!("connect() to {} failed: {err}", (*p).peer_text);
-                    return finish(p, Outcome::Failed(why));
+                    return connect_next(p, why);
                 }
                 (*p).connecting = false;
             }
@@ -429,15 +448,25 @@ unsafe fn release(p: *mut Call) {
         if call.finish_ev.posted() != 0 {
             nginx_sys::ngx_delete_posted_event(addr_of_mut!(call.finish_ev));
         }
-        let c = call.c;
-        if !c.is_null() {
-            (*c).data = null_mut();
-            let pool = (*c).pool;
-            nginx_sys::ngx_close_connection(c);
-            if !pool.is_null() {
-                nginx_sys::ngx_destroy_pool(pool);
-            }
-        }
+        close(call);
         drop(Box::from_raw(p));
     }
+}
+
+/// Closes the call's connection, if it has one.
+fn close(call: &mut Call) {
+    let c = std::mem::replace(&mut call.c, null_mut());
+    if c.is_null() {
+        return;
+    }
+    // SAFETY: c is the call's open connection, with the pool it was given.
+    unsafe {
+        (*c).data = null_mut();
+        let pool = (*c).pool;
+        nginx_sys::ngx_close_connection(c);
+        if !pool.is_null() {
+            nginx_sys::ngx_destroy_pool(pool);
+        }
+    }
+    call.log.connection = 0;
 }

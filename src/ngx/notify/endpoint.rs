@@ -72,7 +72,7 @@ pub fn session_fields(conn: &Conn, info: &ngx_rtmp_core::protocol::ConnectInfo) 
 
 pub fn clientid(conn: &Conn) -> u64 {
     // SAFETY: conn.c is the live connection of this Conn.
-    unsafe { (*conn.c).number as u64 }
+    unsafe { (*conn.c).number }
 }
 
 /// Who a call is about, for its log lines.

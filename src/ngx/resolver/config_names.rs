@@ -45,18 +45,18 @@ fn resolve_ctx(ctx: &RtmpConfCtx, cache: &mut Cache) -> Result<(), String> {
     } else {
         format!(" in application \"{app}\"")
     };
-    for t in relay_conf_mut(ctx).pushes.iter_mut() {
+    // SAFETY: the configuration is being built: nothing else holds these settings.
+    let (relay, notify) = unsafe { (relay_conf_mut(ctx), notify_conf_mut(ctx)) };
+    for t in relay.pushes.iter_mut() {
         if t.target.scheme == Scheme::Rtmp && needs_lookup(&t.target.host, &t.addrs) {
             t.addrs = lookup(cache, &t.target.host, t.target.port)
                 .map_err(|e| format!("{e} in push url \"{}\"{place}", t.target.url))?;
         }
     }
-    for slot in notify_conf_mut(ctx).hooks_mut() {
-        if let Some(h) = slot {
-            if needs_lookup(&h.url.host, &h.addrs) {
-                h.addrs = lookup(cache, &h.url.host, h.url.port)
-                    .map_err(|e| format!("{e} in url \"{}\"{place}", h.url.text))?;
-            }
+    for h in notify.hooks_mut().into_iter().flatten() {
+        if needs_lookup(&h.url.host, &h.addrs) {
+            h.addrs = lookup(cache, &h.url.host, h.url.port)
+                .map_err(|e| format!("{e} in url \"{}\"{place}", h.url.text))?;
         }
     }
     Ok(())
