@@ -1091,3 +1091,60 @@ fn without_a_resolver_config_names_resolve_once_and_run_time_names_are_refused()
     assert!(body.contains("needs a resolver in rtmp{}"), "{body}");
     ng.assert_no_alerts();
 }
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+fn conf_test(rtmp_body: &str) -> (bool, String) {
+    nginx_t(&format!(
+        "load_module {{so}};\nerror_log {{tmp}}/error.log info;\nevents {{ }}\n\
+         rtmp {{\n{rtmp_body}\n}}\n"
+    ))
+}
+
+fn app_conf(line: &str) -> String {
+    format!("server {{\n listen 127.0.0.1:1935;\n application live {{\n live on;\n {line}\n }}\n}}")
+}
+
+/// Hook and resolver directives: nginx's message shape with file and line; with a resolver,
+/// names in the configuration are not looked up when it is read.
+#[test]
+fn hook_and_resolver_directives_are_checked() {
+    let bad = [
+        (
+            app_conf("on_publish https://h/x;"),
+            "invalid url \"https://h/x\" in \"on_publish\" directive, the scheme \"https\" is not supported",
+        ),
+        (
+            app_conf("notify_method put;"),
+            "invalid value \"put\" in \"notify_method\" directive",
+        ),
+        (
+            app_conf("on_connect http://127.0.0.1/c;"),
+            "\"on_connect\" directive is not allowed here",
+        ),
+        (
+            "resolver 127.0.0.1 valid=x;".to_string() + &app_conf(""),
+            "invalid parameter: valid=x",
+        ),
+        (
+            "resolver 127.0.0.1;\nresolver 127.0.0.2;".to_string() + &app_conf(""),
+            "\"resolver\" directive is duplicate",
+        ),
+    ];
+    for (conf, want) in bad {
+        let (ok, err) = conf_test(&conf);
+        assert!(!ok, "accepted: {conf}");
+        assert!(err.contains(want), "{conf}\nwanted {want:?} in:\n{err}");
+        assert!(err.contains("nginx.conf:"), "no file:line: {err}");
+    }
+    let good = "resolver 127.0.0.1:1 valid=10s ipv6=off;\nresolver_timeout 2s;\n".to_string()
+        + &app_conf(
+            "on_publish http://auth.test/x; on_play auth.test:8080/y; notify_method get;\n\
+             notify_update_timeout 10s; notify_update_strict on; notify_relay_redirect on;\n\
+             on_update http://u.test/u; on_done http://d.test/; on_record_done http://r.test/;\n\
+             push rtmp://target.test/app;",
+        );
+    let (ok, err) = conf_test(&good);
+    assert!(ok, "{err}");
+}

@@ -239,6 +239,9 @@ unsafe fn connect_next(p: *mut Call, why: String) {
         call.pc.name = addr_of_mut!(call.peer_name);
         call.pc.get = Some(get_peer);
         call.pc.log = addr_of_mut!(call.log);
+        // A reset by the hook's server is an error of this call, not an alert.
+        call.pc
+            .set_log_error(nginx_sys::ngx_connection_log_error_e_NGX_ERROR_ERR);
         let rc = nginx_sys::ngx_event_connect_peer(addr_of_mut!(call.pc));
         if rc != nginx_sys::NGX_OK as ngx_int_t && rc != nginx_sys::NGX_AGAIN as ngx_int_t {
             // nginx logged why (connect() to ... failed) and closed the socket.

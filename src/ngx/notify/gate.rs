@@ -260,7 +260,9 @@ fn publish_decided(conn: &mut Conn, mut req: PublishRequest, outcome: &Outcome) 
             );
             let ok = app::publish_admitted(conn, ctx, req);
             if matches!(conn.role, Role::Publishing(_)) {
-                if let Err((_, e)) = crate::ngx::relay::start_url(conn, &target, "on_publish") {
+                // decide() matched the scheme in any case; the push parser wants it lower.
+                let url = format!("rtmp://{}", &target[7..]);
+                if let Err((_, e)) = crate::ngx::relay::start_url(conn, &url, "on_publish") {
                     log(
                         clog(conn),
                         NGX_LOG_ERR,
