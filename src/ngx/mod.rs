@@ -28,6 +28,7 @@ mod ngx_rtmp_record_module;
 mod ngx_rtmp_relay_module;
 mod ngx_rtmp_stat_module;
 mod notify;
+mod peer;
 mod read_loop;
 mod relay;
 mod resolver;

@@ -5,6 +5,7 @@
 //! `start` (an early failure is delivered through a posted event), so a caller is never
 //! re-entered.
 use crate::ngx::ffi::log;
+use crate::ngx::peer::{connect_error, fixed_peer};
 use crate::ngx::read_loop::{read_bounded, ReadEnd};
 use crate::ngx::relay::to_sockaddr;
 use crate::ngx::resolver::{self, route, Resolved, Resolver, Route, Started};
@@ -197,15 +198,6 @@ fn guarded(p: *mut Call, what: &str, f: impl FnOnce()) {
     }
 }
 
-/// nginx asks the balancer for a peer; ours is fixed before the call.
-unsafe extern "C" fn get_peer(
-    _pc: *mut ngx_peer_connection_t,
-    _data: *mut std::ffi::c_void,
-) -> ngx_int_t {
-    let ok = nginx_sys::NGX_OK as ngx_int_t;
-    crate::ngx::ffi::catch("notify get_peer", ok, || ok)
-}
-
 unsafe fn connect(p: *mut Call, addrs: Vec<SocketAddr>) {
     // SAFETY: p is a live call without a connection.
     unsafe {
@@ -237,7 +229,7 @@ unsafe fn connect_next(p: *mut Call, why: String) {
         call.pc.sockaddr = addr_of_mut!(call.sockaddr) as *mut nginx_sys::sockaddr;
         call.pc.socklen = socklen;
         call.pc.name = addr_of_mut!(call.peer_name);
-        call.pc.get = Some(get_peer);
+        call.pc.get = Some(fixed_peer);
         call.pc.log = addr_of_mut!(call.log);
         // A reset by the hook's server is an error of this call, not an alert.
         call.pc
@@ -292,26 +284,6 @@ unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
             send(p);
         }
     });
-}
-
-/// The outcome of a non-blocking connect (SO_ERROR), once the socket is writable.
-fn connect_error(fd: libc::c_int) -> Option<std::io::Error> {
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: err and len are valid for getsockopt to write.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            &mut err as *mut _ as *mut libc::c_void,
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Some(std::io::Error::last_os_error());
-    }
-    (err != 0).then(|| std::io::Error::from_raw_os_error(err))
 }
 
 /// Sends what is left of the request.

@@ -2,17 +2,12 @@
 //! or play ends, `on_record_done` for each file a recorder closes, `on_disconnect` when the
 //! session closes. Nobody waits for their answers.
 use super::endpoint::{about, endpoint, Endpoint};
-use super::{is_internal, Held};
+use super::{app_ctx, is_internal, Held};
 use crate::ngx::conf::RtmpConfCtx;
 use crate::ngx::conn::Conn;
 use crate::ngx::ngx_rtmp_record_module::record_conf;
 use ngx_rtmp_core::notify::{Call, DoneKind};
 use std::rc::Rc;
-
-fn app_ctx<'a>(conn: &Conn) -> Option<&'a RtmpConfCtx> {
-    // SAFETY: application contexts live as long as the cycle that accepted the connection.
-    conn.app.as_ref().map(|a| unsafe { &*a.ctx })
-}
 
 /// The session stopped publishing or playing (closeStream, deleteStream, disconnect, or a
 /// new publish or play): a held publish or play is forgotten; the done hooks are called.

@@ -4,7 +4,7 @@
 //! with an error status, and the connection is flushed or closed from the call's handler.
 use super::endpoint::{about, endpoint, session_fields};
 use super::md5::md5_hex;
-use super::{is_internal, Active, Held, Pending};
+use super::{app_ctx, is_internal, Active, Held, Pending};
 use crate::ngx::app;
 use crate::ngx::conf::RtmpConfCtx;
 use crate::ngx::conn::{close_after_flush, close_connection, flush_later, now, Conn, Role};
@@ -20,11 +20,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 fn clog(conn: &Conn) -> *mut nginx_sys::ngx_log_t {
     // SAFETY: conn.c is the live connection of this Conn.
     unsafe { (*conn.c).log }
-}
-
-fn app_ctx<'a>(conn: &Conn) -> Option<&'a RtmpConfCtx> {
-    // SAFETY: application contexts live as long as the cycle that accepted the connection.
-    conn.app.as_ref().map(|a| unsafe { &*a.ctx })
 }
 
 /// What a held request hears: the answer, delivered to the session if it still waits.

@@ -17,6 +17,7 @@ mod update;
 pub use done::{disconnect, leave, watch_records};
 pub use gate::{hold_connect, hold_play, hold_publish};
 
+use super::conf::RtmpConfCtx;
 use super::conn::Conn;
 use nginx_sys::{ngx_event_t, ngx_msec_t};
 use ngx_rtmp_core::notify::SessionFields;
@@ -54,6 +55,12 @@ struct Active {
     name: String,
     args: String,
     since: ngx_msec_t,
+}
+
+/// The application a connected session is in.
+fn app_ctx<'a>(conn: &Conn) -> Option<&'a RtmpConfCtx> {
+    // SAFETY: application contexts live as long as the cycle that accepted the connection.
+    conn.app.as_ref().map(|a| unsafe { &*a.ctx })
 }
 
 /// Sessions the hooks never hear of, as the C module skips its auto-pushed sessions: the

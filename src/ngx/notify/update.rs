@@ -2,6 +2,7 @@
 //! the time since it began. The next call is scheduled when the answer is in, as in the C
 //! module. A refusal drops the session: any non-2xx answer, and with `notify_update_strict`
 //! also a 3xx, an unreachable server or a timeout.
+use super::app_ctx;
 use super::call::OnDone;
 use super::endpoint::{about, endpoint};
 use crate::ngx::conf::RtmpConfCtx;
@@ -12,11 +13,6 @@ use crate::ngx::worker;
 use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::notify::{decide, Call, Gate, Outcome, Verdict};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-fn app_ctx<'a>(conn: &Conn) -> Option<&'a RtmpConfCtx> {
-    // SAFETY: application contexts live as long as the cycle that accepted the connection.
-    conn.app.as_ref().map(|a| unsafe { &*a.ctx })
-}
 
 fn interval(ctx: &RtmpConfCtx) -> Option<ngx_msec_t> {
     let conf = notify_conf(ctx);

@@ -9,6 +9,7 @@ use crate::ngx::conn::{now, wake};
 use crate::ngx::ffi::log;
 use crate::ngx::flush::{flush_outbox, Flush};
 use crate::ngx::ngx_rtmp_relay_module::PushTarget;
+use crate::ngx::peer::{connect_error, fixed_peer};
 use crate::ngx::read_loop::{read_bounded, ReadEnd};
 use crate::ngx::resolver::{cancel, lookup, route, Resolved, Resolver, Route, Started};
 use crate::ngx::worker::with_hub;
@@ -201,15 +202,6 @@ unsafe extern "C" fn push_log_context(l: *mut ngx_log_t, buf: *mut u8, len: usiz
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(buf)
 }
 
-/// nginx asks the balancer for a peer; ours is fixed before the call.
-unsafe extern "C" fn get_peer(
-    _pc: *mut ngx_peer_connection_t,
-    _data: *mut std::ffi::c_void,
-) -> ngx_int_t {
-    let ok = nginx_sys::NGX_OK as ngx_int_t;
-    crate::ngx::ffi::catch("relay get_peer", ok, || ok)
-}
-
 /// Runs a handler body; a panic fails the attempt instead of unwinding into nginx.
 fn guarded(p: *mut Push, what: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
@@ -285,7 +277,7 @@ unsafe fn connect_to(p: *mut Push, addrs: &[SocketAddr], chunk_size: u32) {
         push.pc.sockaddr = addr_of_mut!(push.sockaddr) as *mut nginx_sys::sockaddr;
         push.pc.socklen = socklen;
         push.pc.name = addr_of_mut!(push.peer_name);
-        push.pc.get = Some(get_peer);
+        push.pc.get = Some(fixed_peer);
         push.pc.log = addr_of_mut!(push.log);
         // recv/send errors (a reset) are the relay's to report: nginx logs them at info.
         push.pc
@@ -384,26 +376,6 @@ unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
             flush(p);
         }
     });
-}
-
-/// The outcome of a non-blocking connect (SO_ERROR), once the socket is writable.
-fn connect_error(fd: libc::c_int) -> Option<std::io::Error> {
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: err and len are valid for getsockopt to write.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            &mut err as *mut _ as *mut libc::c_void,
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Some(std::io::Error::last_os_error());
-    }
-    (err != 0).then(|| std::io::Error::from_raw_os_error(err))
 }
 
 unsafe extern "C" fn read_handler(rev: *mut ngx_event_t) {
