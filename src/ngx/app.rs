@@ -265,8 +265,8 @@ pub fn play_admitted(conn: &mut Conn, ctx: &RtmpConfCtx, req: PlayRequest) -> bo
 }
 
 /// The control API's redirect: the session publishes or plays `newname` instead, as if it had
-/// asked for it (every check applies; the on_publish/on_play hooks are not asked again). None if it was doing neither; Some(false) when the
-/// session is to be closed (refused).
+/// asked for it (every check applies; on_publish/on_play are not asked again). None if it
+/// was doing neither; Some(false) when the session is to be closed (refused).
 pub fn redirect(conn: &mut Conn, newname: &str) -> Option<bool> {
     let stream_id = conn.stream_id;
     Some(match conn.role.clone() {
