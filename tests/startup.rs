@@ -19,14 +19,14 @@ fn inactive_warnings(ng: &Nginx) -> Vec<String> {
         .collect()
 }
 
-/// `pull ...; on_publish ...;` start nginx with exactly one `[warn]` line that names both
-/// directives as accepted but not active; `push` and `push_reconnect`, which work, are not
-/// named.
+/// `pull ...; hls_keys ...;` start nginx with exactly one `[warn]` line that names both
+/// directives as accepted but not active; `push`, `push_reconnect` and `on_publish`, which
+/// work, are not named.
 #[test]
 fn warns_once_about_inactive_directives() {
     let ng = Nginx::start(&simple_rtmp(
         "live",
-        "live on;\npull rtmp://127.0.0.1/other;\non_publish http://127.0.0.1/auth;\n\
+        "live on;\npull rtmp://127.0.0.1/other;\nhls_keys on;\non_publish http://127.0.0.1/auth;\n\
          push rtmp://127.0.0.1/other;\npush_reconnect 1s;",
     ));
     let warns = inactive_warnings(&ng);
@@ -48,7 +48,7 @@ fn warns_once_about_inactive_directives() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    for d in ["pull", "on_publish"] {
+    for d in ["pull", "hls_keys"] {
         assert!(
             listed.iter().any(|x| x == d),
             "the warning does not name `{}`: {}",
@@ -56,7 +56,7 @@ fn warns_once_about_inactive_directives() {
             w
         );
     }
-    for d in ["push", "push_reconnect"] {
+    for d in ["push", "push_reconnect", "on_publish"] {
         assert!(!listed.iter().any(|x| x == d), "`{d}` works: {w}");
     }
     ng.assert_no_alerts();

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod hls;
 pub mod hub;
 pub mod media;
+pub mod notify;
 pub mod protocol;
 pub mod record;
 pub mod relay;

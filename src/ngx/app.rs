@@ -27,9 +27,17 @@ fn clog(conn: &Conn) -> *mut nginx_sys::ngx_log_t {
 }
 
 pub fn on_connect(conn: &mut Conn, info: ConnectInfo) -> bool {
+    conn.log_entry.connect(&info);
+    if super::notify::hold_connect(conn, &info) {
+        return true;
+    }
+    connect_app(conn, info)
+}
+
+/// `connect` once its hook (if any) allowed it: the application by name.
+pub fn connect_app(conn: &mut Conn, info: ConnectInfo) -> bool {
     // SAFETY: conn.srv is the server context of the listening socket.
     let cscf = unsafe { core_srv_conf(&*conn.srv) };
-    conn.log_entry.connect(&info);
     let Some(app) = cscf.applications.iter().find(|a| a.name == info.app) else {
         log(
             clog(conn),
@@ -114,6 +122,11 @@ fn admit<'a>(
 }
 
 pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
+    publish(conn, req, true)
+}
+
+/// `hooks`: whether `on_publish` is asked (not for the control API's redirects).
+fn publish(conn: &mut Conn, req: PublishRequest, hooks: bool) -> bool {
     let ctx = match admit(conn, &req.name, &req.args, true) {
         Ok(ctx) => ctx,
         Err(Refusal::Closed) => return false,
@@ -127,6 +140,14 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
             return true;
         }
     };
+    if hooks && super::notify::hold_publish(conn, ctx, &req) {
+        return true;
+    }
+    publish_admitted(conn, ctx, req)
+}
+
+/// A publish that passed every check and hook.
+pub fn publish_admitted(conn: &mut Conn, ctx: &RtmpConfCtx, req: PublishRequest) -> bool {
     conn.stream_id = req.stream_id;
     let live = live_conf(ctx);
     if !live.live.unwrap_or(false) {
@@ -134,6 +155,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
         // it is still recorded and segmented.
         conn.session.accept_publish(req.stream_id);
         conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
+        super::notify::watch_records(conn, ctx);
         super::exec::publish(conn, ctx, &req);
         return true;
     }
@@ -153,6 +175,7 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
                 super::relay::publish_started(conn, ctx, &key);
                 super::auto_push::publish_started(&key);
                 conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
+                super::notify::watch_records(conn, ctx);
                 super::exec::publish(conn, ctx, &req);
             }
             conn.role = Role::Publishing(key);
@@ -175,6 +198,11 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
 }
 
 pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
+    play(conn, req, true)
+}
+
+/// `hooks`: whether `on_play` is asked (not for the control API's redirects).
+fn play(conn: &mut Conn, req: PlayRequest, hooks: bool) -> bool {
     let ctx = match admit(conn, &req.name, &req.args, false) {
         Ok(ctx) => ctx,
         Err(Refusal::Closed) => return false,
@@ -188,6 +216,14 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
             return true;
         }
     };
+    if hooks && super::notify::hold_play(conn, ctx, &req) {
+        return true;
+    }
+    play_admitted(conn, ctx, req)
+}
+
+/// A play that passed every check and hook.
+pub fn play_admitted(conn: &mut Conn, ctx: &RtmpConfCtx, req: PlayRequest) -> bool {
     conn.stream_id = req.stream_id;
     let live = live_conf(ctx);
     let key = stream_key(conn, &req.name);
@@ -234,13 +270,13 @@ pub fn on_play(conn: &mut Conn, req: PlayRequest) -> bool {
 }
 
 /// The control API's redirect: the session publishes or plays `newname` instead, as if it had
-/// asked for it (every check applies). None if it was doing neither; Some(false) when the
-/// session is to be closed (refused).
+/// asked for it (every check applies; on_publish/on_play are not asked again). None if it
+/// was doing neither; Some(false) when the session is to be closed (refused).
 pub fn redirect(conn: &mut Conn, newname: &str) -> Option<bool> {
     let stream_id = conn.stream_id;
     Some(match conn.role.clone() {
         Role::Publishing(_) => {
-            let ok = on_publish(
+            let ok = publish(
                 conn,
                 PublishRequest {
                     stream_id,
@@ -248,11 +284,12 @@ pub fn redirect(conn: &mut Conn, newname: &str) -> Option<bool> {
                     args: String::new(),
                     kind: "live".into(),
                 },
+                false,
             );
             PublisherHeaders::replay(conn);
             ok
         }
-        Role::Playing(_) => on_play(
+        Role::Playing(_) => play(
             conn,
             PlayRequest {
                 stream_id,
@@ -262,6 +299,7 @@ pub fn redirect(conn: &mut Conn, newname: &str) -> Option<bool> {
                 duration: -1.0,
                 reset: false,
             },
+            false,
         ),
         Role::Idle => return None,
     })
@@ -289,6 +327,7 @@ pub fn leave(conn: &mut Conn) {
         Role::Idle => {}
     }
     super::exec::leave(conn);
+    super::notify::leave(conn);
 }
 
 fn stream_key(conn: &Conn, name: &str) -> StreamKey {

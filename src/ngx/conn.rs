@@ -60,6 +60,8 @@ pub struct Conn {
     /// The publisher's latest metadata and decoder configs, which a redirect to another
     /// name must hand to the new stream (the publisher sends them only once).
     pub headers: PublisherHeaders,
+    /// HTTP hooks: a request held for its answer, the update timer (notify/).
+    pub hooks: super::notify::SessionHooks,
     closing: bool,
 }
 
@@ -167,6 +169,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             log_entry: access_log::Entry::default(),
             sinks: None,
             headers: PublisherHeaders::default(),
+            hooks: Default::default(),
             closing: false,
         });
         if conn.from_worker {
@@ -655,6 +658,7 @@ pub unsafe fn close_connection(c: *mut ngx_connection_t) {
         };
         worker::unregister(conn.id, bytes_in, bytes_out);
         app::leave(&mut conn);
+        super::notify::disconnect(&mut conn);
         if !conn.from_worker {
             access_log::write(&conn);
         }

@@ -267,6 +267,9 @@ unsafe extern "C" fn ngx_rtmp_block(
                 return NGX_CONF_ERROR;
             }
         }
+        if !super::resolver::resolve_config_names(cf, cmcf) {
+            return NGX_CONF_ERROR;
+        }
         if !listen::open_listeners(cf, cmcf) {
             return NGX_CONF_ERROR;
         }

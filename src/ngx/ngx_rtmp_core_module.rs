@@ -52,6 +52,9 @@ pub struct CoreSrvConf {
     pub busy: Option<bool>,
     pub buflen: Option<u64>,
     pub so_keepalive: Option<bool>,
+    /// `resolver`: names of hook URLs and push targets are resolved at run time.
+    pub resolver: Option<super::resolver::ResolverRef>,
+    pub resolver_timeout: Option<u64>,
 }
 
 impl Conf for CoreSrvConf {
@@ -72,6 +75,11 @@ impl Conf for CoreSrvConf {
         self.busy = self.busy.or(p.busy).or(Some(false));
         self.buflen = self.buflen.or(p.buflen).or(Some(1000));
         self.so_keepalive = self.so_keepalive.or(p.so_keepalive).or(Some(false));
+        self.resolver = self.resolver.or(p.resolver);
+        self.resolver_timeout = self
+            .resolver_timeout
+            .or(p.resolver_timeout)
+            .or(Some(super::resolver::DEFAULT_TIMEOUT_MS));
         Ok(())
     }
 }
@@ -120,7 +128,7 @@ const MS1: ngx_uint_t = RTMP_MS | NGX_CONF_TAKE1 as ngx_uint_t;
 const MSF: ngx_uint_t = RTMP_MS | NGX_CONF_FLAG as ngx_uint_t;
 const MSAF: ngx_uint_t = RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t;
 
-static mut NGX_RTMP_CORE_COMMANDS: [ngx_command_t; 18] = [
+static mut NGX_RTMP_CORE_COMMANDS: [ngx_command_t; 20] = [
     command!(
         "server",
         RTMP_MAIN_CONF | (NGX_CONF_BLOCK | NGX_CONF_NOARGS) as ngx_uint_t,
@@ -222,6 +230,19 @@ static mut NGX_RTMP_CORE_COMMANDS: [ngx_command_t; 18] = [
         SRV_CONF_OFFSET,
         CoreSrvConf,
         set!(CoreSrvConf, so_keepalive, flag)
+    ),
+    command!(
+        "resolver",
+        RTMP_MS | NGX_CONF_1MORE as ngx_uint_t,
+        super::resolver::set_resolver,
+        SRV_CONF_OFFSET
+    ),
+    directive!(
+        "resolver_timeout",
+        MS1,
+        SRV_CONF_OFFSET,
+        CoreSrvConf,
+        set!(CoreSrvConf, resolver_timeout, msec)
     ),
     directive!(
         "play_time_fix",

@@ -5,17 +5,17 @@ use super::conf::{
     app_conf_ctx, directive, later_set, rtmp_module, set, Conf, Directive, RtmpConfCtx,
     RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
 };
-use super::relay::resolve;
 use super::values::{flag, msec};
 use nginx_sys::{
     ngx_command_t, ngx_module_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1,
 };
 use ngx_rtmp_core::config::relay::{parse_push, RelayTarget, Scheme};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ptr::addr_of_mut;
 
 /// A `push` target and the addresses its host had when the configuration was read (as the
-/// C module resolves with ngx_parse_url; a reload resolves again).
+/// C module resolves with ngx_parse_url; a reload resolves again); empty for a name that the
+/// server's `resolver` resolves at each connection.
 #[derive(Debug, Clone)]
 pub struct PushTarget {
     pub target: RelayTarget,
@@ -53,13 +53,16 @@ fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
         c.pulls.push(target);
         return Ok(());
     }
-    let addrs = if target.scheme == Scheme::Rtmps {
+    if target.scheme == Scheme::Rtmps {
         // RTMPS pushes come with TLS; until then they are kept, named in the start-up
         // warning, and never started.
         super::deferred::note("push rtmps://");
-        Vec::new()
-    } else {
-        resolve(&target.host, target.port).map_err(|e| format!("{e} in url \"{}\"", target.url))?
+    }
+    // A host name is resolved once the whole configuration is read, or at run time by the
+    // server's `resolver` (resolver::resolve_config_names).
+    let addrs = match target.host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, target.port)],
+        Err(_) => Vec::new(),
     };
     c.pushes.push(PushTarget {
         target,
@@ -120,6 +123,21 @@ pub fn relay_conf(ctx: &RtmpConfCtx) -> &RelayAppConf {
     unsafe {
         super::conf::conf_at(
             ctx.app_conf,
+            (*addr_of_mut!(ngx_rtmp_relay_module)).ctx_index,
+        )
+    }
+}
+
+/// The relay settings of a context, to fill in resolved addresses after the merge.
+///
+/// # Safety
+/// `ctx` must be a context of the cycle being configured, and nothing else may hold its
+/// relay settings meanwhile.
+pub unsafe fn relay_conf_mut<'a>(ctx: *const RtmpConfCtx) -> &'a mut RelayAppConf {
+    // SAFETY: guaranteed by the caller; the conf at ctx_index was made by create_app_conf.
+    unsafe {
+        super::conf::conf_at(
+            (*ctx).app_conf,
             (*addr_of_mut!(ngx_rtmp_relay_module)).ctx_index,
         )
     }

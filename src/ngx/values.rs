@@ -37,24 +37,6 @@ pub fn one_of(d: &Directive, words: &[&str]) -> Result<String, String> {
     }
 }
 
-/// An http:// URL for notifications.
-pub fn http_url(d: &Directive) -> Result<String, String> {
-    let v = d.value();
-    let rest = v.strip_prefix("http://").ok_or_else(|| {
-        format!(
-            "invalid url \"{v}\" in \"{}\" directive, it must start with \"http://\"",
-            d.name
-        )
-    })?;
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!(
-            "invalid url \"{v}\" in \"{}\" directive, no host",
-            d.name
-        ));
-    }
-    Ok(v.to_string())
-}
-
 /// A directory or file path, absolute against nginx's prefix.
 pub fn path(d: &Directive) -> Result<String, String> {
     if d.value().is_empty() {

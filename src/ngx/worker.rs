@@ -72,6 +72,12 @@ pub fn counters() -> Counters {
     COUNTERS.with(Cell::get)
 }
 
+/// The live connection of a session, for work that finishes outside its own handlers (an
+/// HTTP hook's answer). Never call this while a handler holds the same Conn.
+pub fn conn_ptr(id: u64) -> Option<*mut Conn> {
+    CONNS.with(|c| c.borrow().get(&id).map(|&p| p as *mut Conn))
+}
+
 /// Visits every live connection of the worker.
 pub fn for_each_conn(mut f: impl FnMut(&Conn)) {
     CONNS.with(|c| {

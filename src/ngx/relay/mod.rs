@@ -4,7 +4,7 @@
 mod addr;
 mod push;
 
-pub use addr::{resolve, unix_sockaddr};
+pub use addr::{from_sockaddr, resolve, to_sockaddr, unix_sockaddr};
 pub use push::Settings;
 
 use super::conf::RtmpConfCtx;
@@ -12,6 +12,7 @@ use super::conn::{Conn, Role};
 use super::ffi::log;
 use super::ngx_rtmp_core_module::core_srv_conf;
 use super::ngx_rtmp_relay_module::{relay_conf, PushTarget};
+use super::resolver::{route, Route};
 use super::worker::next_session_id;
 use nginx_sys::{ngx_msec_t, NGX_LOG_INFO};
 use ngx_rtmp_core::config::relay::{parse_push, RelayTarget, Scheme};
@@ -66,6 +67,11 @@ fn ids_where(mut f: impl FnMut(&Push) -> bool) -> Vec<u64> {
     })
 }
 
+/// The relay with this id, if it is still registered.
+fn get(id: u64) -> Option<*mut Push> {
+    PUSHES.with(|m| m.borrow().get(&id).map(|&p| p as *mut Push))
+}
+
 fn remove(id: u64, why: &str) {
     let p = PUSHES.with(|m| m.borrow_mut().remove(&id));
     if let Some(p) = p {
@@ -83,6 +89,7 @@ pub fn server_settings(srv: *const RtmpConfCtx, reconnect_ms: u64) -> Settings {
         ack_window: cscf.ack_window.unwrap_or(5_000_000) as u32,
         max_message: cscf.max_message.unwrap_or(1 << 20) as u32,
         reconnect_ms,
+        resolver: super::resolver::resolver_of_srv(cscf),
     }
 }
 
@@ -99,9 +106,15 @@ fn same_target(a: &RelayTarget, b: &RelayTarget) -> bool {
         && path(a) == path(b)
 }
 
-fn start(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey, target: PushTarget, control: bool) {
+fn start(
+    conn: &Conn,
+    app: &RtmpConfCtx,
+    key: &StreamKey,
+    target: PushTarget,
+    origin: &'static str,
+) {
     let id = next_session_id();
-    let p = push::create(id, key.clone(), target, control, settings(conn, app));
+    let p = push::create(id, key.clone(), target, origin, settings(conn, app));
     PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
 }
 
@@ -121,7 +134,7 @@ pub fn start_to_worker(key: &StreamKey, path: &str, settings: Settings) -> u64 {
         unix: Some(path.to_string()),
     };
     let id = next_session_id();
-    let p = push::create(id, key.clone(), target, false, settings);
+    let p = push::create(id, key.clone(), target, "to another worker", settings);
     PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
     id
 }
@@ -171,7 +184,7 @@ pub fn publish_started(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey) {
         return;
     }
     for t in targets {
-        start(conn, app, key, t, false);
+        start(conn, app, key, t, "the push directive");
     }
 }
 
@@ -185,6 +198,13 @@ pub fn publish_stopped(key: &StreamKey) {
 /// /control/push/start for the stream `conn` publishes. Ok(true): a relay started;
 /// Ok(false): the stream already pushes there.
 pub fn control_start(conn: &Conn, url: &str) -> Result<bool, (u16, String)> {
+    start_url(conn, url, "/control/push/start")
+}
+
+/// A push that a run-time request names by URL (the control API, an `on_publish` redirect)
+/// for the stream `conn` publishes. A host name needs the server's `resolver`: the worker
+/// never blocks on a lookup.
+pub fn start_url(conn: &Conn, url: &str, origin: &'static str) -> Result<bool, (u16, String)> {
     let (Role::Publishing(key), Some(app)) = (&conn.role, &conn.app) else {
         return Ok(false);
     };
@@ -195,16 +215,21 @@ pub fn control_start(conn: &Conn, url: &str) -> Result<bool, (u16, String)> {
     if !ids_where(|p| &p.key == key && same_target(&p.target.target, &target)).is_empty() {
         return Ok(false);
     }
-    let addrs = resolve(&target.host, target.port)
-        .map_err(|e| (502, format!("{e} in url \"{}\"", target.url)))?;
     // SAFETY: application contexts live as long as the cycle that accepted the session.
     let ctx = unsafe { &*app.ctx };
+    let resolver = super::resolver::of(ctx);
+    let addrs = match route(&target.host, target.port, &[], resolver)
+        .map_err(|e| (400, format!("{e}: url \"{}\"", target.url)))?
+    {
+        Route::Addrs(addrs) => addrs,
+        Route::Resolve(_) => Vec::new(),
+    };
     let target = PushTarget {
         target,
         addrs,
         unix: None,
     };
-    start(conn, ctx, key, target, true);
+    start(conn, ctx, key, target, origin);
     Ok(true)
 }
 

@@ -9,7 +9,9 @@ use crate::ngx::conn::{now, wake};
 use crate::ngx::ffi::log;
 use crate::ngx::flush::{flush_outbox, Flush};
 use crate::ngx::ngx_rtmp_relay_module::PushTarget;
+use crate::ngx::peer::{connect_error, fixed_peer};
 use crate::ngx::read_loop::{read_bounded, ReadEnd};
+use crate::ngx::resolver::{cancel, lookup, route, Resolved, Resolver, Route, Started};
 use crate::ngx::worker::with_hub;
 use nginx_sys::{
     ngx_connection_t, ngx_event_t, ngx_int_t, ngx_log_t, ngx_msec_t, ngx_peer_connection_t,
@@ -30,12 +32,16 @@ pub struct Settings {
     pub max_message: u32,
     /// `push_reconnect`: the first wait after a failure.
     pub reconnect_ms: u64,
+    /// The server's `resolver`: a host name is resolved before each connection.
+    pub resolver: Option<Resolver>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
     /// No connection: the retry timer is (or is about to be) set.
     Waiting,
+    /// The resolver is looking up the target's host name.
+    Resolving(u64),
     /// connect() in progress.
     Connecting,
     /// Handshake, connect, createStream, publish.
@@ -49,8 +55,8 @@ pub struct Push {
     pub id: u64,
     pub key: StreamKey,
     pub target: PushTarget,
-    /// Added with /control/push/start (rather than a `push` directive).
-    pub from_control: bool,
+    /// What started it: "the push directive", "/control/push/start", "on_publish".
+    pub origin: &'static str,
     settings: Settings,
     phase: Phase,
     c: *mut ngx_connection_t,
@@ -100,7 +106,7 @@ pub fn create(
     id: u64,
     key: StreamKey,
     target: PushTarget,
-    from_control: bool,
+    origin: &'static str,
     settings: Settings,
 ) -> *mut Push {
     // SAFETY: the cycle's log is valid in a running worker; all-zero is nginx's starting
@@ -110,7 +116,7 @@ pub fn create(
             id,
             key,
             target,
-            from_control,
+            origin,
             settings,
             phase: Phase::Waiting,
             c: null_mut(),
@@ -147,17 +153,10 @@ pub fn create(
         push.retry.log = addr_of_mut!(push.log);
         // A worker that shuts down need not wait for a retry.
         push.retry.set_cancelable(1);
-        let how = if push.from_control {
-            "/control/push/start"
-        } else if push.to_worker() {
-            "to another worker"
-        } else {
-            "the push directive"
-        };
         log(
             addr_of_mut!(push.log),
             NGX_LOG_INFO,
-            &format!("relay: push started ({how})"),
+            &format!("relay: push started ({})", push.origin),
         );
         connect(p);
     }
@@ -208,15 +207,6 @@ unsafe extern "C" fn push_log_context(l: *mut ngx_log_t, buf: *mut u8, len: usiz
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(buf)
 }
 
-/// nginx asks the balancer for a peer; ours is fixed before the call.
-unsafe extern "C" fn get_peer(
-    _pc: *mut ngx_peer_connection_t,
-    _data: *mut std::ffi::c_void,
-) -> ngx_int_t {
-    let ok = nginx_sys::NGX_OK as ngx_int_t;
-    crate::ngx::ffi::catch("relay get_peer", ok, || ok)
-}
-
 /// Runs a handler body; a panic fails the attempt instead of unwinding into nginx.
 fn guarded(p: *mut Push, what: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
@@ -237,8 +227,52 @@ unsafe fn connect(p: *mut Push) {
             // The stream is gone; publish_stopped removes the relay.
             return;
         };
-        let Some((storage, socklen, peer_text)) = peer_address(push) else {
-            return;
+        if push.target.unix.is_some() {
+            // Another worker's socket: nothing to resolve.
+            return connect_to(p, &[], chunk_size);
+        }
+        let host = push.target.target.host.clone();
+        let port = push.target.target.port;
+        let addrs = match route(&host, port, &push.target.addrs, push.settings.resolver) {
+            Err(e) => return fail(p, &e),
+            Ok(Route::Addrs(addrs)) => addrs,
+            Ok(Route::Resolve(r)) => {
+                let id = push.id;
+                let done = Box::new(move |res: Resolved| after_lookup(id, chunk_size, res));
+                match lookup(r, &host, port, done) {
+                    Started::Pending(lookup_id) => push.phase = Phase::Resolving(lookup_id),
+                    Started::Ready(Ok(addrs)) => connect_to(p, &addrs, chunk_size),
+                    Started::Ready(Err(e)) => fail(p, &e),
+                }
+                return;
+            }
+        };
+        connect_to(p, &addrs, chunk_size);
+    }
+}
+
+/// The resolver answered for relay `id` (if it is still registered: destroy cancels lookups).
+fn after_lookup(id: u64, chunk_size: u32, res: Resolved) {
+    let Some(p) = super::get(id) else { return };
+    guarded(p, "resolve", || {
+        // SAFETY: a registered relay is live; it was Resolving.
+        unsafe {
+            (*p).phase = Phase::Waiting;
+            match res {
+                Ok(addrs) => connect_to(p, &addrs, chunk_size),
+                Err(e) => fail(p, &e),
+            }
+        }
+    });
+}
+
+/// Connects to one of `addrs` (the next in turn at each attempt).
+unsafe fn connect_to(p: *mut Push, addrs: &[SocketAddr], chunk_size: u32) {
+    // SAFETY: p is a live relay without a connection.
+    unsafe {
+        let push = &mut *p;
+        let Some((storage, socklen, peer_text)) = peer_address(push, addrs) else {
+            return fail(p, "no address");
         };
         push.attempts = push.attempts.wrapping_add(1);
         push.sockaddr = storage;
@@ -251,7 +285,7 @@ unsafe fn connect(p: *mut Push) {
         push.pc.sockaddr = addr_of_mut!(push.sockaddr) as *mut nginx_sys::sockaddr;
         push.pc.socklen = socklen;
         push.pc.name = addr_of_mut!(push.peer_name);
-        push.pc.get = Some(get_peer);
+        push.pc.get = Some(fixed_peer);
         push.pc.log = addr_of_mut!(push.log);
         // recv/send errors (a reset) are the relay's to report: nginx logs them at info.
         push.pc
@@ -307,7 +341,10 @@ unsafe fn connect(p: *mut Push) {
 
 /// The address of this attempt (a push rotates through its host's addresses), its length
 /// and how nginx's messages name it.
-fn peer_address(push: &Push) -> Option<(libc::sockaddr_storage, libc::socklen_t, String)> {
+fn peer_address(
+    push: &Push,
+    addrs: &[SocketAddr],
+) -> Option<(libc::sockaddr_storage, libc::socklen_t, String)> {
     if let Some(path) = &push.target.unix {
         let sun = unix_sockaddr(path)?;
         // SAFETY: all-zero is a valid sockaddr_storage, which is larger than sockaddr_un.
@@ -317,7 +354,6 @@ fn peer_address(push: &Push) -> Option<(libc::sockaddr_storage, libc::socklen_t,
         let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
         return Some((storage, len, format!("unix:{path}")));
     }
-    let addrs = &push.target.addrs;
     let addr = addrs.get(push.attempts % addrs.len().max(1))?;
     let (storage, len) = to_sockaddr(addr);
     Some((storage, len, addr.to_string()))
@@ -368,26 +404,6 @@ unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
             flush(p);
         }
     });
-}
-
-/// The outcome of a non-blocking connect (SO_ERROR), once the socket is writable.
-fn connect_error(fd: libc::c_int) -> Option<std::io::Error> {
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: err and len are valid for getsockopt to write.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            &mut err as *mut _ as *mut libc::c_void,
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Some(std::io::Error::last_os_error());
-    }
-    (err != 0).then(|| std::io::Error::from_raw_os_error(err))
 }
 
 unsafe extern "C" fn read_handler(rev: *mut ngx_event_t) {
@@ -538,8 +554,10 @@ unsafe fn disconnect(p: *mut Push) {
     // SAFETY: p is a live relay; its connection (if any) is open and ours.
     unsafe {
         let push = &mut *p;
-        if let Phase::Ready(_) = push.phase {
-            with_hub(|h| h.stop_playing(&push.key, push.id));
+        match push.phase {
+            Phase::Ready(_) => with_hub(|h| h.stop_playing(&push.key, push.id)),
+            Phase::Resolving(lookup_id) => cancel(lookup_id),
+            _ => {}
         }
         push.phase = Phase::Waiting;
         if !push.to_worker() {

@@ -37,7 +37,8 @@ pub type OnRecordClosed = std::rc::Rc<dyn Fn(&str, &str)>;
 struct Recording {
     id: String,
     notify: bool,
-    on_closed: Option<OnRecordClosed>,
+    /// exec_record_done, on_record_done.
+    on_closed: Vec<OnRecordClosed>,
     recorder: FlvRecorder,
     disk: RecordDisk,
 }
@@ -145,10 +146,11 @@ impl Sinks {
 }
 
 impl Sinks {
-    /// `f` hears of each file the recorders close from now on (exec_record_done).
+    /// `f` hears of each file the recorders close from now on (exec_record_done,
+    /// on_record_done).
     pub fn on_record_closed(&mut self, f: OnRecordClosed) {
         for r in &mut self.recordings {
-            r.on_closed = Some(f.clone());
+            r.on_closed.push(f.clone());
         }
     }
 
@@ -209,7 +211,7 @@ fn recording(id: &str, conf: &RecordAppConf, name: &str) -> Result<Recording, St
     Ok(Recording {
         id: id.to_string(),
         notify: conf.notify.unwrap_or(false),
-        on_closed: None,
+        on_closed: Vec::new(),
         recorder,
         disk: RecordDisk::new(
             dir,
@@ -274,8 +276,10 @@ impl Recording {
                 ),
             };
             log(clog, level, &text);
-            if let (true, Some(f)) = (closed, &self.on_closed) {
-                f(&self.id, &path);
+            if closed {
+                for f in &self.on_closed {
+                    f(&self.id, &path);
+                }
             }
             if self.notify {
                 notices.push(Notice {
