@@ -12,7 +12,6 @@ mod flush;
 mod http_reply;
 mod listen;
 mod mailbox;
-mod read_loop;
 #[cfg(feature = "export-modules")]
 mod modules;
 mod ngx_rtmp;
@@ -28,6 +27,7 @@ mod ngx_rtmp_notify_module;
 mod ngx_rtmp_record_module;
 mod ngx_rtmp_relay_module;
 mod ngx_rtmp_stat_module;
+mod read_loop;
 mod relay;
 mod shm;
 mod stat;
