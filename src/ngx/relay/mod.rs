@@ -2,6 +2,7 @@
 //! `push` targets, stopped when its publisher leaves, added and removed at run time through
 //! /control/push. Each relay (push.rs) is its own outbound connection and hub subscriber.
 mod addr;
+mod link;
 mod push;
 
 pub use addr::resolve;
@@ -104,7 +105,7 @@ fn from_own_push(conn: &Conn) -> bool {
     let Some(peer) = peer.map(addr::canonical) else {
         return false;
     };
-    !ids_where(|p| p.local == Some(peer)).is_empty()
+    !ids_where(|p| p.link.local == Some(peer)).is_empty()
 }
 
 /// A stream began publishing in an application with `live on` (app.rs): its `push` targets
