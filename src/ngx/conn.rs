@@ -613,6 +613,7 @@ pub unsafe fn close_connection(c: *mut ngx_connection_t) {
         let bytes_out = conn.outbox.borrow().bytes_out;
         worker::unregister(conn.id, conn.session.bytes_in(), bytes_out);
         app::leave(&mut conn);
+        super::relay::session_closed(conn.id);
         access_log::write(&conn);
         if conn.ping.timer_set() != 0 {
             nginx_sys::ngx_del_timer(addr_of_mut!(conn.ping));

@@ -328,6 +328,13 @@ impl<R: Role> ClientSession<R> {
         events.push(R::failed(why));
     }
 
+    /// Queues a ping request (the server answers with a response, which is input).
+    pub fn ping(&mut self, now_ms: u32) {
+        if self.handshake_done() {
+            self.output.user_control(event::PING_REQUEST, now_ms);
+        }
+    }
+
     pub fn take_output(&mut self) -> Option<Bytes> {
         self.output.pop()
     }

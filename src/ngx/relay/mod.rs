@@ -1,11 +1,19 @@
-//! Push relays of this worker: started when a stream is published in an application with
+//! Relays of this worker. Pushes: started when a stream is published in an application with
 //! `push` targets, stopped when its publisher leaves, added and removed at run time through
-//! /control/push. Each relay (push.rs) is its own outbound connection and hub subscriber.
+//! /control/push; each (push.rs) is its own outbound connection and hub subscriber. Pulls
+//! (pulls.rs, pull.rs): started when a stream nobody publishes is played, or with the
+//! worker (`static`); each publishes what it plays elsewhere into the hub.
 mod addr;
 mod link;
+mod pull;
+mod pulls;
 mod push;
 
 pub use addr::resolve;
+pub use pulls::{
+    player_joined, player_left, pull_clients, pulls_stream, session_closed, start_statics,
+    stop_pulls,
+};
 pub use push::Settings;
 
 use super::conf::RtmpConfCtx;
@@ -36,7 +44,7 @@ fn count_closed(bytes_in: u64, bytes_out: u64) {
 }
 
 /// Bytes in and out of every relay connection of the worker so far, for the server totals
-/// of /stat (relays are not clients of a stream there).
+/// of /stat (pushes are not clients of a stream there).
 pub fn bytes() -> (u64, u64) {
     let (mut total_in, mut total_out) = CLOSED.with(Cell::get);
     ids_where(|p| {
@@ -45,7 +53,8 @@ pub fn bytes() -> (u64, u64) {
         total_out += o;
         false
     });
-    (total_in, total_out)
+    let (pulled_in, pulled_out) = pulls::live_bytes();
+    (total_in + pulled_in, total_out + pulled_out)
 }
 
 /// The relays of the worker, as pointers: handlers may free relays, so callers look each up
@@ -71,9 +80,9 @@ fn remove(id: u64, why: &str) {
     }
 }
 
-fn settings(conn: &Conn, app: &RtmpConfCtx) -> Settings {
-    // SAFETY: conn.srv is the server context of the listening socket that accepted it.
-    let cscf = unsafe { core_srv_conf(&*conn.srv) };
+fn settings(srv: *mut RtmpConfCtx, app: &RtmpConfCtx) -> Settings {
+    // SAFETY: srv is the server context of the publisher's listening socket or pull.
+    let cscf = unsafe { core_srv_conf(&*srv) };
     Settings {
         timeout: cscf.timeout.unwrap_or(60_000) as ngx_msec_t,
         ack_window: cscf.ack_window.unwrap_or(5_000_000) as u32,
@@ -91,9 +100,15 @@ fn same_target(a: &RelayTarget, b: &RelayTarget) -> bool {
         && path(a) == path(b)
 }
 
-fn start(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey, target: PushTarget, control: bool) {
+fn start(
+    srv: *mut RtmpConfCtx,
+    app: &RtmpConfCtx,
+    key: &StreamKey,
+    target: PushTarget,
+    control: bool,
+) {
     let id = next_session_id();
-    let p = push::create(id, key.clone(), target, control, settings(conn, app));
+    let p = push::create(id, key.clone(), target, control, settings(srv, app));
     PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
 }
 
@@ -113,13 +128,7 @@ fn from_own_push(conn: &Conn) -> bool {
 /// receiving application (the C module would, and `push`es between two applications of one
 /// server would feed each other for ever).
 pub fn publish_started(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey) {
-    let targets: Vec<PushTarget> = relay_conf(app)
-        .pushes
-        .iter()
-        .filter(|t| t.target.scheme == Scheme::Rtmp)
-        .filter(|t| t.target.name.as_deref().is_none_or(|n| n == key.name))
-        .cloned()
-        .collect();
+    let targets = push_targets(app, key);
     if targets.is_empty() {
         return;
     }
@@ -137,8 +146,19 @@ pub fn publish_started(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey) {
         return;
     }
     for t in targets {
-        start(conn, app, key, t, false);
+        start(conn.srv, app, key, t, false);
     }
+}
+
+/// The application's `push` targets for stream `key` (their `name=` filter).
+fn push_targets(app: &RtmpConfCtx, key: &StreamKey) -> Vec<PushTarget> {
+    relay_conf(app)
+        .pushes
+        .iter()
+        .filter(|t| t.target.scheme == Scheme::Rtmp)
+        .filter(|t| t.target.name.as_deref().is_none_or(|n| n == key.name))
+        .cloned()
+        .collect()
 }
 
 /// The publisher of `key` left: every relay of the stream stops.
@@ -165,7 +185,7 @@ pub fn control_start(conn: &Conn, url: &str) -> Result<bool, (u16, String)> {
         .map_err(|e| (502, format!("{e} in url \"{}\"", target.url)))?;
     // SAFETY: application contexts live as long as the cycle that accepted the session.
     let ctx = unsafe { &*app.ctx };
-    start(conn, ctx, key, PushTarget { target, addrs }, true);
+    start(conn.srv, ctx, key, PushTarget { target, addrs }, true);
     Ok(true)
 }
 
