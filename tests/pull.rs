@@ -133,13 +133,20 @@ fn players_share_one_pull_that_ends_with_the_last() {
     let t0 = Instant::now();
     let first = spawn_ffmpeg_player(&edge.rtmp_url("live", "x"), 10.0);
     let pulled = wait_publishing(&edge, "live", "x", Duration::from_secs(10));
-    eprintln!("the edge publishes x {:?} after the first play", t0.elapsed());
+    eprintln!(
+        "the edge publishes x {:?} after the first play",
+        t0.elapsed()
+    );
     assert!(pulled.is_some(), "{}", edge.error_log_tail(30));
     let second = spawn_ffmpeg_player(&edge.rtmp_url("live", "x"), 8.0);
     assert!(wait_players(&edge, "live", "x", 2, Duration::from_secs(10)));
 
     let on_origin = players(&origin, "live", "x");
-    assert_eq!(on_origin.len(), 1, "one pull for two players: {on_origin:?}");
+    assert_eq!(
+        on_origin.len(),
+        1,
+        "one pull for two players: {on_origin:?}"
+    );
     assert_eq!(
         on_origin[0]["flashver"], "LNX 11,1,102,55 (compatible; ngx-rtmp)",
         "{on_origin:?}"
@@ -161,7 +168,10 @@ fn players_share_one_pull_that_ends_with_the_last() {
     );
     assert_eq!(on_edge["meta"]["video"]["codec"], "H264", "{on_edge}");
     let (_, xml) = http_get(&edge.http_url("/stat"), Duration::from_secs(5)).unwrap();
-    assert!(xml.contains("<publishing/><active/><relay/></client>"), "{xml}");
+    assert!(
+        xml.contains("<publishing/><active/><relay/></client>"),
+        "{xml}"
+    );
 
     let r1 = finish_play(first, Duration::from_secs(60));
     let r2 = finish_play(second, Duration::from_secs(60));
@@ -170,22 +180,35 @@ fn players_share_one_pull_that_ends_with_the_last() {
 
     let t0 = Instant::now();
     let gone = wait_players(&origin, "live", "x", 0, Duration::from_secs(10));
-    eprintln!("the origin lost the edge {:?} after the players left", t0.elapsed());
+    eprintln!(
+        "the origin lost the edge {:?} after the players left",
+        t0.elapsed()
+    );
     assert!(gone, "{}", edge.error_log_tail(20));
     assert_eq!(count_lines(&edge, "relay: pull started"), 1);
-    assert_eq!(count_lines(&edge, "relay: pull stopped: the last player left"), 1);
-    assert_eq!(count_lines(&edge, "relay: pull failed"), 0, "{}", edge.error_log());
-    assert!(wait_for(Duration::from_secs(5), || stat_stream(&edge, "live", "x")
-        .is_none()
-        .then_some(()))
-    .is_some());
+    assert_eq!(
+        count_lines(&edge, "relay: pull stopped: the last player left"),
+        1
+    );
+    assert_eq!(
+        count_lines(&edge, "relay: pull failed"),
+        0,
+        "{}",
+        edge.error_log()
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || stat_stream(&edge, "live", "x")
+            .is_none()
+            .then_some(()))
+        .is_some()
+    );
     origin.assert_no_alerts();
     edge.assert_no_alerts();
 }
 
 /// (b) A static pull runs with no player: the origin has the edge as a player, the edge
-/// records the pulled stream (record applies to it as to any publisher), and a player that
-/// comes later is served from it without a second pull.
+/// records the pulled stream and runs exec_publish for it (as for any publisher), and a
+/// player that comes later is served from it without a second pull.
 #[test]
 fn static_pull_runs_without_players_and_is_recorded() {
     let origin = origin_with("", None);
@@ -197,7 +220,8 @@ fn static_pull_runs_without_players_and_is_recorded() {
             &format!(
                 "live on;\n\
                  pull rtmp://127.0.0.1:{}/live name=x static;\n\
-                 record all; record_path {{tmp}}; record_interval 4s;",
+                 record all; record_path {{tmp}}; record_interval 4s;\n\
+                 exec_publish /usr/bin/touch {{tmp}}/published-$app-$name;",
                 origin.rtmp_port
             ),
         ),
@@ -234,6 +258,12 @@ fn static_pull_runs_without_players_and_is_recorded() {
         }
     }
     assert!(checked >= 1, "no whole piece among {files:?}");
+    // exec_publish ran for the pulled stream.
+    assert!(
+        edge.dir.join("published-tv-x").exists(),
+        "{}",
+        edge.error_log_tail(20)
+    );
     origin.assert_no_alerts();
     edge.assert_no_alerts();
 }
@@ -252,7 +282,9 @@ fn origin_restart_is_reconnected() {
     assert!(before >= 40, "{before} video messages before the restart");
 
     signal(origin.master_pid(), libc::SIGTERM);
-    assert!(wait_for(Duration::from_secs(10), || (!port_listening(port)).then_some(())).is_some());
+    assert!(wait_for(Duration::from_secs(10), || (!port_listening(port))
+        .then_some(()))
+    .is_some());
     drop(publisher);
     drop(origin);
     let failed = wait_for(Duration::from_secs(10), || {
@@ -266,11 +298,17 @@ fn origin_restart_is_reconnected() {
     while t0.elapsed() < Duration::from_secs(25) && after < 40 {
         after += video_within(&mut player, Duration::from_secs(1));
     }
-    eprintln!("the same player got {after} video messages {:?} after the restart", t0.elapsed());
+    eprintln!(
+        "the same player got {after} video messages {:?} after the restart",
+        t0.elapsed()
+    );
     assert!(after >= 40, "{}", edge.error_log_tail(30));
     let log = edge.error_log();
     assert!(log.contains("relay: pull reconnects in 1000 ms"), "{log}");
-    assert!(count_lines(&edge, "relay: pull playing \"x\"") >= 2, "{log}");
+    assert!(
+        count_lines(&edge, "relay: pull playing \"x\"") >= 2,
+        "{log}"
+    );
     // A new player gets the stream too.
     let r = play_count_frames(&edge.rtmp_url("live", "x"), 4.0);
     assert_decoded("new player after the restart", &r, 4.0);
@@ -287,7 +325,10 @@ fn stream_missing_on_the_origin_is_logged_and_retried() {
     let edge = edge(origin.rtmp_port, "pull_reconnect 500ms;");
     let mut player = rtmp_player(&edge, "live", "later");
     let logged = wait_for(Duration::from_secs(10), || {
-        (count_lines(&edge, "relay: pull failed: the server has no stream \"later\"") >= 3)
+        (count_lines(
+            &edge,
+            "relay: pull failed: the server has no stream \"later\"",
+        ) >= 3)
             .then_some(())
     });
     assert!(logged.is_some(), "{}", edge.error_log_tail(20));
@@ -362,8 +403,17 @@ fn session_relay_ties_the_pull_to_the_connection() {
     let edge = start(&rtmp, None);
     for (app, kept) in [("on", true), ("off", false)] {
         let mut player = rtmp_player(&edge, app, "x");
-        assert!(video_within(&mut player, Duration::from_secs(2)) > 10, "{app}");
-        assert!(wait_players(&origin, "live", "x", 1, Duration::from_secs(5)));
+        assert!(
+            video_within(&mut player, Duration::from_secs(2)) > 10,
+            "{app}"
+        );
+        assert!(wait_players(
+            &origin,
+            "live",
+            "x",
+            1,
+            Duration::from_secs(5)
+        ));
         player.stop_playback().expect("deleteStream");
         std::thread::sleep(Duration::from_secs(3));
         let pulling = players(&origin, "live", "x").len();
@@ -375,7 +425,10 @@ fn session_relay_ties_the_pull_to_the_connection() {
             "session_relay {app}: the pull outlived the connection"
         );
     }
-    assert_eq!(count_lines(&edge, "relay: pull stopped: the last player left"), 2);
+    assert_eq!(
+        count_lines(&edge, "relay: pull stopped: the last player left"),
+        2
+    );
     origin.assert_no_alerts();
     edge.assert_no_alerts();
 }
@@ -492,4 +545,167 @@ fn pull_loops_end_with_the_last_player() {
     });
     assert!(empty.is_some(), "{}", ng.error_log_tail(20));
     ng.assert_no_alerts();
+}
+
+/// (j) An origin that stops answering (its worker frozen with SIGSTOP): the pull, which
+/// pings a silent server, gives up after `ping` + `ping_timeout`, and pulls again once the
+/// origin thaws; its player gets video again.
+#[test]
+fn frozen_origin_is_pinged_given_up_and_pulled_again() {
+    let origin = origin_with("", None);
+    let rtmp = format!(
+        "server {{\n\
+         listen 127.0.0.1:{{rtmp_port}};\n\
+         ping 2s; ping_timeout 1s; timeout 3s;\n\
+         application live {{ live on; pull rtmp://127.0.0.1:{}/live; pull_reconnect 1s; }}\n\
+         }}",
+        origin.rtmp_port
+    );
+    let edge = start(&rtmp, None);
+    let _publisher = publish_ffmpeg(&origin.rtmp_url("live", "x"), 60);
+    assert!(wait_publishing(&origin, "live", "x", Duration::from_secs(15)).is_some());
+    let mut player = rtmp_player(&edge, "live", "x");
+    assert!(video_within(&mut player, Duration::from_secs(2)) > 20);
+    let workers = origin.worker_pids();
+    for &w in &workers {
+        signal(w, libc::SIGSTOP);
+    }
+    let t0 = Instant::now();
+    let gave_up = wait_for(Duration::from_secs(15), || {
+        edge.error_log()
+            .contains("relay: pull failed: no input from the server for 3000 ms")
+            .then(|| t0.elapsed())
+    });
+    eprintln!("the pull gave up on the frozen origin after {gave_up:?}");
+    // Drain what the player got before the freeze was noticed.
+    let _ = video_within(&mut player, Duration::from_secs(1));
+    for &w in &workers {
+        signal(w, libc::SIGCONT);
+    }
+    assert!(gave_up.is_some(), "{}", edge.error_log_tail(20));
+    let t0 = Instant::now();
+    let mut again = 0;
+    while t0.elapsed() < Duration::from_secs(30) && again < 25 {
+        again += video_within(&mut player, Duration::from_secs(1));
+    }
+    eprintln!("video again {:?} after the thaw", t0.elapsed());
+    assert!(again >= 25, "{}", edge.error_log_tail(30));
+    assert!(count_lines(&edge, "relay: pull playing \"x\"") >= 2);
+    origin.assert_no_alerts();
+    edge.assert_no_alerts();
+}
+
+/// (k) Another implementation as the origin: ffmpeg serving a stream (`-listen 1` on its
+/// output) to the edge's pull, whose player decodes it.
+#[test]
+fn pull_from_ffmpeg_as_the_server() {
+    let port = free_port();
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "info", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args([
+            "-t",
+            "30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+        ])
+        .args(["-c:a", "aac", "-f", "flv", "-listen", "1"])
+        .arg(format!("rtmp://127.0.0.1:{port}/src/x"));
+    let server = ngx_rtmp_tests::proc::ChildGuard::spawn(cmd);
+    assert!(wait_for(Duration::from_secs(10), || port_listening(port)
+        .then_some(()))
+    .is_some());
+    let edge = start(
+        &simple_rtmp(
+            "live",
+            &format!("live on;\npull rtmp://127.0.0.1:{port}/src;"),
+        ),
+        None,
+    );
+    let r = play_count_frames(&edge.rtmp_url("live", "x"), 6.0);
+    assert_decoded("player of a stream pulled from ffmpeg", &r, 6.0);
+    assert_eq!(
+        count_lines(&edge, "relay: pull failed"),
+        0,
+        "{}",
+        edge.error_log()
+    );
+    drop(server);
+    edge.assert_no_alerts();
+}
+
+/// (l) Reload and quit: the old worker's static pull ends at once (the new worker has its
+/// own), a pull with a player keeps feeding it while it drains and ends with it, and a
+/// graceful quit closes every pull without leaving a socket open (an nginx alert).
+#[test]
+fn reload_and_quit_with_pulls() {
+    let origin = origin_with("", None);
+    let _publisher = publish_ffmpeg(&origin.rtmp_url("live", "x"), 60);
+    assert!(wait_publishing(&origin, "live", "x", Duration::from_secs(15)).is_some());
+    let pull = format!("pull rtmp://127.0.0.1:{}/live", origin.rtmp_port);
+    let rtmp = format!(
+        "server {{\n\
+         listen 127.0.0.1:{{rtmp_port}};\n\
+         application tv {{ live on; {pull} name=x static; }}\n\
+         application dyn {{ live on; {pull}; }}\n\
+         }}"
+    );
+    let mut edge = start(&rtmp, None);
+    assert!(wait_publishing(&edge, "tv", "x", Duration::from_secs(15)).is_some());
+    let player = spawn_ffmpeg_player(&edge.rtmp_url("dyn", "x"), 12.0);
+    assert!(wait_players(
+        &origin,
+        "live",
+        "x",
+        2,
+        Duration::from_secs(10)
+    ));
+    let before = edge.worker_pids();
+    edge.reload();
+    let ended = wait_for(Duration::from_secs(10), || {
+        (count_lines(&edge, "relay: pull stopped: the worker is shutting down") == 1).then_some(())
+    });
+    assert!(ended.is_some(), "{}", edge.error_log_tail(20));
+    let restarted = wait_for(Duration::from_secs(10), || {
+        (count_lines(&edge, "relay: pull started (static)") == 2).then_some(())
+    });
+    assert!(restarted.is_some(), "{}", edge.error_log_tail(20));
+    // The new static pull and the draining worker's pull.
+    assert!(wait_players(
+        &origin,
+        "live",
+        "x",
+        2,
+        Duration::from_secs(10)
+    ));
+    let r = finish_play(player, Duration::from_secs(60));
+    assert_decoded("player draining on the old worker", &r, 12.0);
+    let old_gone = wait_for(Duration::from_secs(20), || {
+        (!edge.worker_pids().iter().any(|p| before.contains(p))).then_some(())
+    });
+    assert!(old_gone.is_some(), "the old worker lingers");
+    assert!(wait_players(
+        &origin,
+        "live",
+        "x",
+        1,
+        Duration::from_secs(10)
+    ));
+    let quit = edge.quit(Duration::from_secs(15));
+    eprintln!("quit took {quit:?}");
+    assert!(quit.is_some(), "{}", edge.error_log_tail(20));
+    assert!(wait_players(
+        &origin,
+        "live",
+        "x",
+        0,
+        Duration::from_secs(10)
+    ));
+    edge.assert_no_alerts();
+    origin.assert_no_alerts();
 }

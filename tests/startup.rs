@@ -19,15 +19,15 @@ fn inactive_warnings(ng: &Nginx) -> Vec<String> {
         .collect()
 }
 
-/// `pull ...; on_publish ...;` start nginx with exactly one `[warn]` line that names both
-/// directives as accepted but not active; `push` and `push_reconnect`, which work, are not
-/// named.
+/// `on_publish ...;` starts nginx with exactly one `[warn]` line that names the directive
+/// as accepted but not active; the relay directives, which work, are not named.
 #[test]
 fn warns_once_about_inactive_directives() {
     let ng = Nginx::start(&simple_rtmp(
         "live",
         "live on;\npull rtmp://127.0.0.1/other;\non_publish http://127.0.0.1/auth;\n\
-         push rtmp://127.0.0.1/other;\npush_reconnect 1s;",
+         push rtmp://127.0.0.1/other;\npush_reconnect 1s;\npull_reconnect 1s;\n\
+         session_relay on;",
     ));
     let warns = inactive_warnings(&ng);
     eprintln!("warnings: {:#?}", warns);
@@ -48,7 +48,7 @@ fn warns_once_about_inactive_directives() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    for d in ["pull", "on_publish"] {
+    for d in ["on_publish"] {
         assert!(
             listed.iter().any(|x| x == d),
             "the warning does not name `{}`: {}",
@@ -56,7 +56,13 @@ fn warns_once_about_inactive_directives() {
             w
         );
     }
-    for d in ["push", "push_reconnect"] {
+    for d in [
+        "push",
+        "push_reconnect",
+        "pull",
+        "pull_reconnect",
+        "session_relay",
+    ] {
         assert!(!listed.iter().any(|x| x == d), "`{d}` works: {w}");
     }
     ng.assert_no_alerts();

@@ -249,6 +249,27 @@ fn plays_from_our_server_and_gets_what_a_late_player_gets() {
 }
 
 #[test]
+fn pings_get_answers() {
+    let mut w = Wire::new(config(&[]), Answer::Play, 4096);
+    w.pump();
+    let before = w.pull.bytes_in();
+    w.pull.ping(1234);
+    w.pump();
+    // Our server answered with a ping response: 6 bytes of body behind a chunk header.
+    assert!(
+        w.pull.bytes_in() >= before + 6 + 12,
+        "no answer to the ping"
+    );
+    assert_eq!(w.pull.ready_stream(), Some(1));
+    // Before the handshake is done a ping would corrupt it: nothing is queued.
+    let mut fresh = PullSession::new(config(&[])).unwrap();
+    let c0c1 = fresh.take_output().unwrap();
+    fresh.ping(1);
+    assert!(fresh.take_output().is_none());
+    assert_eq!(c0c1.len(), 1537);
+}
+
+#[test]
 fn options_name_the_remote_stream_and_range() {
     let mut w = Wire::new(
         config(&["app=other", "playPath=cam", "live=1", "flashVer=X"]),

@@ -1,7 +1,7 @@
 //! One pull relay: an outbound connection (link.rs) that plays a stream on a remote server
 //! and publishes what it receives into the local hub, as a publisher would: players of the
 //! stream get it with its GOP cache and sequence headers, and the application's recorders,
-//! HLS and `push` targets run for it. The PullSession (core) speaks the protocol. When the
+//! HLS, `push` targets and exec_publish/exec_push commands run for it. The PullSession (core) speaks the protocol. When the
 //! connection fails or the server ends the play, the local stream is unpublished (its
 //! players stay and wait) and the relay connects again after a backoff, for as long as it
 //! is wanted (pulls.rs decides that).
@@ -481,6 +481,9 @@ unsafe fn start_publishing(p: *mut Pull, stream_id: u32) -> bool {
         let log = addr_of_mut!(pull.link.log);
         let app = &*pull.app;
         pull.sinks = Sinks::start(app, &pull.key.name, 1, log);
+        let (url, tc_url) = (pull.target.target.url.as_str(), pull.params.tc_url.as_str());
+        let (key, sinks) = (&pull.key, pull.sinks.as_deref_mut());
+        crate::ngx::exec::relay_publish(pull.id, app, &key.app, &key.name, url, tc_url, sinks);
         if pull.settings.live {
             super::pulls::pulled_stream_started(pull.srv, app, &pull.key, &pull.target.target, log);
         }
@@ -501,6 +504,7 @@ fn stop_publishing(pull: &mut Pull) {
         with_hub(|h| h.unpublish(&pull.key, pull.id, &mut wake));
         super::publish_stopped(&pull.key);
     }
+    crate::ngx::exec::left(pull.id);
 }
 
 unsafe fn flush(p: *mut Pull) {
