@@ -123,10 +123,10 @@ fn reload_x3_and_quit_with_live_sessions() {
 }
 
 /// After a reload, a new player of a stream whose publisher connected before the reload
-/// still gets that stream. (The C module fails this: live streams live in one worker's
-/// memory, the publisher stays on the old worker and the new player lands on the new one.)
+/// still gets that stream, and the publisher is not cut. (The C module fails this: live
+/// streams live in one worker's memory, the publisher stays on the old worker and the new
+/// player lands on the new one.) The old worker relays the stream to the new one.
 #[test]
-#[ignore = "needs streams shared across workers (the relays-and-workers issue); run with --ignored"]
 fn new_player_after_reload_sees_running_stream() {
     let mut ng = Nginx::start(&simple_rtmp("live", "live on;"));
     let url = ng.rtmp_url("live", "span");
@@ -144,10 +144,22 @@ fn new_player_after_reload_sees_running_stream() {
     .expect("no new worker after reload");
     std::thread::sleep(Duration::from_secs(1));
     let r = finish_play(spawn_ffmpeg_player(&url, 3.0), Duration::from_secs(20));
-    drop(publisher);
+    let log = ng.error_log();
     eprintln!(
         "player after reload: {:?} {} frames, errors {:?}",
         r.video_codec, r.video_frames, r.errors
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("relay: push started (to another worker)")
+                && before.iter().any(|p| l.contains(&format!(" {p}#")))),
+        "the old worker did not relay the stream to the new one"
+    );
+    let publish = publisher.wait_bounded(Duration::from_secs(20));
+    assert!(
+        publish.success(),
+        "the publisher was cut across the reload: {}",
+        publish.stderr
     );
     assert_eq!(
         r.video_codec.as_deref(),

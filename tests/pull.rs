@@ -709,3 +709,47 @@ fn reload_and_quit_with_pulls() {
     edge.assert_no_alerts();
     origin.assert_no_alerts();
 }
+
+/// (m) With `rtmp_auto_push on` and 4 workers, a static pull (worker 0's) reaches players on
+/// every worker, as in the C module, over one connection to the origin.
+#[test]
+fn static_pull_reaches_every_worker() {
+    let origin = origin_with("", None);
+    let _publisher = publish_ffmpeg(&origin.rtmp_url("live", "x"), 60);
+    assert!(wait_publishing(&origin, "live", "x", Duration::from_secs(15)).is_some());
+    let mut opts = NginxOpts::new(&simple_rtmp(
+        "tv",
+        &format!(
+            "live on;\npull rtmp://127.0.0.1:{}/live name=x static;",
+            origin.rtmp_port
+        ),
+    ));
+    opts.worker_processes = 4;
+    opts.main_extra = "rtmp_auto_push on;\nrtmp_socket_dir {tmp};\n".into();
+    opts.http_server_extra = STAT.to_string();
+    let edge = Nginx::start_opts(opts);
+    assert!(wait_publishing(&edge, "tv", "x", Duration::from_secs(15)).is_some());
+    // The other workers get the stream from worker 0 within their relay's reconnect.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut clients: Vec<RtmpClient> = (0..8).map(|_| rtmp_player(&edge, "tv", "x")).collect();
+    for (i, p) in clients.iter_mut().enumerate() {
+        let got = video_within(p, Duration::from_millis(1500));
+        assert!(got >= 20, "player {i}: {got} video messages");
+    }
+    let serving: std::collections::BTreeSet<String> = edge
+        .error_log()
+        .lines()
+        .filter(|l| l.contains("rtmp: play \"x\""))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect();
+    eprintln!("players served by {serving:?}");
+    assert!(serving.len() > 1, "all players on one worker: {serving:?}");
+    assert_eq!(count_lines(&edge, "relay: pull started (static)"), 1);
+    assert_eq!(
+        players(&origin, "live", "x").len(),
+        1,
+        "one pull for every worker"
+    );
+    edge.assert_no_alerts();
+    origin.assert_no_alerts();
+}

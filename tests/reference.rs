@@ -1,7 +1,7 @@
-//! nginx-conf/nginx.conf — the reference configuration users run, `worker_processes auto`,
-//! `error_log ... debug` and all — serves live streams, the push to `facebook`, HLS, /stat
-//! and /control recording. Only the ports, the prefix paths and the log file differ from the
-//! file in the repository.
+//! nginx-conf/nginx.conf — the reference configuration users run, `worker_processes auto`
+//! with `rtmp_auto_push on`, `error_log ... debug` and all — serves live streams, the push to
+//! `facebook` and its exec_push to a receiver, HLS, /stat and /control recording. Only the
+//! ports, the prefix paths and the log file differ from the file in the repository.
 use ngx_rtmp_tests::media::*;
 use ngx_rtmp_tests::proc::ChildGuard;
 use ngx_rtmp_tests::*;
@@ -22,6 +22,9 @@ fn the_reference_config_streams_and_reports() {
         .unwrap();
     }
     let (rtmp, http) = (free_port(), free_port());
+    // The receiver the facebook application's exec_push ffmpeg publishes to (port 19350 in
+    // the file; in place of the stunnel the case study runs there).
+    let receiver = Nginx::start(&simple_rtmp("app", "live on;"));
     let conf = fs::read_to_string(repo_root().join("nginx-conf/nginx.conf")).unwrap();
     let xsl = repo_root().join("nginx-conf/stat.xsl");
     let conf = conf
@@ -43,6 +46,14 @@ fn the_reference_config_streams_and_reports() {
         .replace(
             "push rtmp://127.0.0.1/facebook;",
             &format!("push rtmp://127.0.0.1:{rtmp}/facebook;"),
+        )
+        .replace(
+            "rtmp://127.0.0.1:1935/live/$name",
+            &format!("rtmp://127.0.0.1:{rtmp}/live/$name"),
+        )
+        .replace(
+            "rtmp://127.0.0.1:19350/app/$name",
+            &format!("rtmp://127.0.0.1:{}/app/$name", receiver.rtmp_port),
         )
         .replace(
             "alias ../nginx-conf/stat.xsl;",
@@ -80,6 +91,19 @@ fn the_reference_config_streams_and_reports() {
     assert!(
         pushed.video_frames > 0 && pushed.audio_frames > 0,
         "no stream pushed to facebook/ref: {pushed:?}"
+    );
+    // End to end: live/ref is pushed to facebook/ref, whose exec_push ffmpeg pulls it back
+    // and publishes it to the receiver, where a player gets it.
+    let relayed = receiver.rtmp_url("app", "ref");
+    let received = wait_for(Duration::from_secs(25), || {
+        let r = play_count_frames(&relayed, 3.0);
+        (r.video_frames > 0 && r.audio_frames > 0).then_some(r)
+    });
+    assert!(
+        received.is_some(),
+        "nothing reached the receiver through exec_push:
+{}",
+        receiver.error_log_tail(20)
     );
     let deadline = Instant::now() + Duration::from_secs(8);
     let mut xml = String::new();

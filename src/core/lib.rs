@@ -17,3 +17,4 @@ pub mod relay;
 pub mod stat;
 #[cfg(test)]
 mod test_rng;
+pub mod workers;

@@ -98,7 +98,8 @@ fn admit<'a>(
     if !checked_name(conn, name, what) {
         return Err(Refusal::BadName);
     }
-    if !access_allows(ctx, publish, conn.addr) {
+    // A relay from another worker carries a publisher that worker admitted.
+    if !conn.from_worker && !access_allows(ctx, publish, conn.addr) {
         log(
             clog(conn),
             NGX_LOG_ERR,
@@ -146,11 +147,15 @@ pub fn on_publish(conn: &mut Conn, req: PublishRequest) -> bool {
                 NGX_LOG_INFO,
                 &format!("rtmp: publish \"{}\" in \"{}\"", req.name, key.app),
             );
-            super::relay::publish_started(conn, ctx, &key);
-            conn.role = Role::Publishing(key);
             conn.session.accept_publish(req.stream_id);
-            conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
-            super::exec::publish(conn, ctx, &req);
+            if !conn.from_worker {
+                // The worker the client publishes to records, segments, runs and pushes.
+                super::relay::publish_started(conn, ctx, &key);
+                super::auto_push::publish_started(&key);
+                conn.sinks = Sinks::start(ctx, &req.name, req.stream_id, clog(conn));
+                super::exec::publish(conn, ctx, &req);
+            }
+            conn.role = Role::Publishing(key);
             watch_idle_publisher(conn, live.drop_idle_publisher.unwrap_or(0) as ngx_msec_t);
         }
         Err(_) => {
@@ -280,6 +285,7 @@ pub fn leave(conn: &mut Conn) {
             );
             with_hub(|hub| hub.unpublish(&key, conn.id, &mut wake));
             super::relay::publish_stopped(&key);
+            super::auto_push::publish_stopped(&key);
         }
         Role::Playing(key) => {
             with_hub(|hub| hub.stop_playing(&key, conn.id));

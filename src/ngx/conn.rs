@@ -33,6 +33,9 @@ pub struct Conn {
     pub srv: *mut RtmpConfCtx,
     pub server_index: usize,
     pub addr: Option<IpAddr>,
+    /// The session is a relay from another worker of this nginx (auto_push/): its publisher
+    /// was admitted there, and recording, HLS, exec, pushes and notifications happen there.
+    pub from_worker: bool,
     pub session: ServerSession,
     events: Vec<SessionEvent>,
     pub outbox: SharedOutbox,
@@ -60,6 +63,8 @@ pub struct Conn {
     closing: bool,
 }
 
+const FROM_WORKER: &str = "another worker";
+
 pub fn now() -> ngx_msec_t {
     // SAFETY: nginx updates ngx_current_msec in the worker's own thread.
     unsafe { nginx_sys::ngx_current_msec }
@@ -85,6 +90,15 @@ fn peer_addr(c: *mut ngx_connection_t) -> Option<IpAddr> {
             }
             _ => None,
         }
+    }
+}
+
+/// Whether the peer came in over a unix socket: only the worker sockets of auto_push/ are.
+fn is_unix(c: *mut ngx_connection_t) -> bool {
+    // SAFETY: c->sockaddr is null or points at the peer's address.
+    unsafe {
+        let sa = (*c).sockaddr;
+        !sa.is_null() && i32::from((*sa).sa_family) == libc::AF_UNIX
     }
 }
 
@@ -134,6 +148,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             srv,
             server_index: cscf.index,
             addr: peer_addr(c),
+            from_worker: is_unix(c),
             session,
             events: Vec::new(),
             outbox: Outbox::shared(0, OutboxLimits::default()),
@@ -154,6 +169,13 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
             headers: PublisherHeaders::default(),
             closing: false,
         });
+        if conn.from_worker {
+            // nginx names no unix peer (an unbound socket); the log says where it came from.
+            (*c).addr_text = nginx_sys::ngx_str_t {
+                len: FROM_WORKER.len(),
+                data: FROM_WORKER.as_ptr() as *mut u8,
+            };
+        }
         let conn = Box::into_raw(conn);
         // The hub wakes a subscriber by posting its write event (see `wake`).
         (*conn).outbox.borrow_mut().token = (*c).write as usize;
@@ -521,10 +543,22 @@ pub fn start_ping(conn: &mut Conn) {
     }
 }
 
-/// How long a session outlives its worker's shutdown: long enough that a reload does not cut
-/// short streams, bounded so old workers always exit (nginx's `worker_shutdown_timeout`, when
-/// set, closes them sooner).
-const DRAIN_MSEC: ngx_msec_t = 60_000;
+/// How often a draining session checks that it still has a live stream.
+const DRAIN_CHECK_MSEC: ngx_msec_t = 1000;
+/// A draining session that neither publishes nor plays goes after this long.
+const DRAIN_IDLE_MSEC: ngx_msec_t = 5000;
+
+/// Whether a session of a worker that is shutting down stays: a publisher stays (its stream
+/// is relayed to the new workers, auto_push/), and so does a player of a published stream.
+/// The rest go, to reconnect to the new workers. nginx's `worker_shutdown_timeout` bounds
+/// the whole.
+fn drain_keeps(conn: &Conn, since: ngx_msec_t) -> bool {
+    match &conn.role {
+        Role::Publishing(_) => true,
+        Role::Playing(key) => with_hub(|hub| hub.info(key).is_some_and(|i| i.publishing)),
+        Role::Idle => now().wrapping_sub(since) < DRAIN_IDLE_MSEC,
+    }
+}
 
 fn start_drain(conn: &mut Conn) {
     if conn.drain_since.is_some() {
@@ -536,7 +570,7 @@ fn start_drain(conn: &mut Conn) {
         log(
             (*conn.c).log,
             NGX_LOG_INFO,
-            "rtmp: worker is shutting down, session drains for up to 60s",
+            "rtmp: worker is shutting down, the session stays while its stream is live",
         );
         let ev = addr_of_mut!(conn.ping);
         if (*ev).timer_set() != 0 {
@@ -544,12 +578,7 @@ fn start_drain(conn: &mut Conn) {
         }
         // A pending timer keeps the old worker alive while the session lasts.
         (*ev).set_cancelable(0);
-        let first = if conn.ping_interval == 0 {
-            DRAIN_MSEC
-        } else {
-            conn.ping_interval.min(DRAIN_MSEC)
-        };
-        nginx_sys::ngx_add_timer(ev, first);
+        nginx_sys::ngx_add_timer(ev, DRAIN_CHECK_MSEC);
     }
 }
 
@@ -579,9 +608,18 @@ unsafe extern "C" fn ping_handler(ev: *mut ngx_event_t) {
             } else {
                 Some(conn.ping_interval)
             };
-            let drain_next = conn
-                .drain_since
-                .map(|since| DRAIN_MSEC.saturating_sub(now().wrapping_sub(since)).max(1));
+            if let Some(since) = conn.drain_since {
+                if !drain_keeps(conn, since) {
+                    log(
+                        (*c).log,
+                        NGX_LOG_INFO,
+                        "rtmp: worker is shutting down and the session has no live stream, closing",
+                    );
+                    close_connection(c);
+                    return;
+                }
+            }
+            let drain_next = conn.drain_since.map(|_| DRAIN_CHECK_MSEC);
             let next = match (ping_next, drain_next) {
                 (Some(p), Some(d)) => p.min(d),
                 (Some(p), None) => p,
@@ -610,11 +648,17 @@ pub unsafe fn close_connection(c: *mut ngx_connection_t) {
         }
         (*c).data = std::ptr::null_mut();
         let mut conn = Box::from_raw(conn);
-        let bytes_out = conn.outbox.borrow().bytes_out;
-        worker::unregister(conn.id, conn.session.bytes_in(), bytes_out);
+        // Traffic between workers is neither the server's nor a client's.
+        let (bytes_in, bytes_out) = match conn.from_worker {
+            true => (0, 0),
+            false => (conn.session.bytes_in(), conn.outbox.borrow().bytes_out),
+        };
+        worker::unregister(conn.id, bytes_in, bytes_out);
         app::leave(&mut conn);
         super::relay::session_closed(conn.id);
-        access_log::write(&conn);
+        if !conn.from_worker {
+            access_log::write(&conn);
+        }
         if conn.ping.timer_set() != 0 {
             nginx_sys::ngx_del_timer(addr_of_mut!(conn.ping));
         }

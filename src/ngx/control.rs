@@ -85,7 +85,8 @@ fn execute(req: &ControlRequest) -> Answer {
     };
     let mut conns = Vec::new();
     for_each_conn(|conn| {
-        if selected(conn, req).is_some_and(|p| wanted(target, p)) {
+        // A relay from another worker is that worker's publisher, which answers for itself.
+        if !conn.from_worker && selected(conn, req).is_some_and(|p| wanted(target, p)) {
             conns.push(conn.c);
         }
     });

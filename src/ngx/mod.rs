@@ -2,6 +2,7 @@
 #![allow(non_upper_case_globals)]
 
 mod app;
+mod auto_push;
 mod conf;
 mod conn;
 mod control;

@@ -4,6 +4,7 @@
 use super::conf::{command, RtmpConfCtx, RtmpModuleCtx, NGX_RTMP_MODULE, RTMP_MAIN_CONF};
 use super::ffi::{conf_emerg, NGX_CONF_ERROR, NGX_CONF_OK};
 use super::listen;
+use super::ngx_rtmp_auto_push_module::{auto_push_conf, AutoPushConf};
 use super::ngx_rtmp_core_module::core_main_conf;
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_core_module_t, ngx_module_t, ngx_uint_t, NGX_CONF_BLOCK,
@@ -35,6 +36,7 @@ unsafe extern "C" fn ngx_rtmp_init_process(
         "ngx_rtmp_init_process",
         nginx_sys::NGX_OK as nginx_sys::ngx_int_t,
         || {
+            super::auto_push::start(cycle);
             super::stat::start(cycle);
             super::control::start(cycle);
             super::exec::start();
@@ -48,21 +50,25 @@ unsafe extern "C" fn ngx_rtmp_exit_process(_cycle: *mut nginx_sys::ngx_cycle_t) 
     super::ffi::catch("ngx_rtmp_exit_process", (), || {
         super::relay::stop_pulls("the worker exits");
         super::exec::stop();
+        super::auto_push::stop();
         super::stat::stop();
     });
 }
 
-/// Streams live in one worker's hub, so until streams are shared between workers every RTMP
-/// connection goes to worker 0. nginx has exactly that for a reuseport socket of worker 0 that
-/// it has not cloned: only worker 0 polls it, added directly, with or without accept_mutex.
-/// The events module clones reuseport sockets for every worker in its init_conf, which runs
-/// before this one; marking ours reuseport only now keeps them single. http keeps every worker.
+/// Streams live in one worker's hub. With `rtmp_auto_push on` every worker accepts RTMP
+/// clients and relays what is published to the others (auto_push/). Without it every RTMP
+/// connection goes to worker 0, so players find publishers: nginx has exactly that for a
+/// reuseport socket of worker 0 that it has not cloned: only worker 0 polls it, added
+/// directly, with or without accept_mutex. The events module clones reuseport sockets for
+/// every worker in its init_conf, which runs before this one; marking ours reuseport only now
+/// keeps them single. http keeps every worker.
 unsafe extern "C" fn ngx_rtmp_init_conf(
     cycle: *mut nginx_sys::ngx_cycle_t,
     conf: *mut c_void,
 ) -> *mut c_char {
     super::ffi::catch("ngx_rtmp_init_conf", NGX_CONF_ERROR, || {
-        if conf.is_null() {
+        let auto_push = auto_push_conf(cycle).is_some_and(AutoPushConf::enabled);
+        if conf.is_null() || auto_push {
             return NGX_CONF_OK;
         }
         // SAFETY: conf is this cycle's rtmp{} context; cycle->listening holds the cycle's

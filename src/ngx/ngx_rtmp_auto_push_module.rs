@@ -1,10 +1,11 @@
 //! `rtmp_auto_push`, `rtmp_auto_push_reconnect`, `rtmp_socket_dir`: top-level nginx directives
 //! (outside `rtmp {}`), so this is a core module with a conf of its own. Its `create_conf` runs
 //! first in every configuration read and its `init_conf` last, which is where the start-up
-//! warning about accepted-but-inactive directives is logged.
+//! warning about accepted-but-inactive directives is logged. What the settings drive is in
+//! auto_push/.
 use super::conf::command;
 use super::deferred;
-use super::ffi::{conf_args, conf_emerg, log, NGX_CONF_ERROR, NGX_CONF_OK};
+use super::ffi::{conf_args, conf_emerg, conf_full_path, log, NGX_CONF_ERROR, NGX_CONF_OK};
 use nginx_sys::{
     ngx_command_t, ngx_conf_t, ngx_core_module_t, ngx_cycle_t, ngx_module_t, ngx_uint_t,
     NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CORE_MODULE, NGX_DIRECT_CONF, NGX_LOG_WARN, NGX_MAIN_CONF,
@@ -18,6 +19,36 @@ pub struct AutoPushConf {
     pub auto_push: Option<bool>,
     pub reconnect: Option<u64>,
     pub socket_dir: Option<String>,
+}
+
+impl AutoPushConf {
+    pub fn enabled(&self) -> bool {
+        self.auto_push.unwrap_or(false)
+    }
+
+    /// `rtmp_auto_push_reconnect`: the first wait before a relay to a worker connects
+    /// again (the C module's default, 100 ms).
+    pub fn reconnect_ms(&self) -> u64 {
+        self.reconnect.unwrap_or(100)
+    }
+
+    pub fn socket_dir(&self) -> &str {
+        self.socket_dir.as_deref().unwrap_or("/tmp")
+    }
+}
+
+/// The settings of `cycle` (the defaults if the module is not in it).
+pub fn auto_push_conf<'a>(cycle: *const ngx_cycle_t) -> Option<&'a AutoPushConf> {
+    // SAFETY: conf_ctx has a slot per module index; this core module's slot holds the conf
+    // create_conf made (NGX_DIRECT_CONF), which lives as long as the cycle.
+    unsafe {
+        let index = (*addr_of_mut!(ngx_rtmp_auto_push_module)).index;
+        if cycle.is_null() || index == usize::MAX || (*cycle).conf_ctx.is_null() {
+            return None;
+        }
+        let conf = *(*cycle).conf_ctx.add(index) as *const AutoPushConf;
+        conf.as_ref()
+    }
 }
 
 unsafe extern "C" fn create_conf(cycle: *mut ngx_cycle_t) -> *mut c_void {
@@ -66,13 +97,11 @@ unsafe extern "C" fn set(
             "rtmp_auto_push_reconnect" => {
                 parse_msec(name, value).map(|v| c.reconnect.replace(v).is_some())
             }
-            _ => Ok(c.socket_dir.replace(value.to_string()).is_some()),
+            // Relative to nginx's prefix, as nginx reads paths.
+            _ => Ok(c.socket_dir.replace(conf_full_path(cf, value)).is_some()),
         };
         match r {
-            Ok(false) => {
-                deferred::note(name);
-                NGX_CONF_OK
-            }
+            Ok(false) => NGX_CONF_OK,
             Ok(true) => {
                 conf_emerg(cf, &format!("\"{name}\" directive is duplicate"));
                 NGX_CONF_ERROR

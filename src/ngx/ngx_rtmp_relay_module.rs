@@ -21,6 +21,8 @@ use std::ptr::addr_of_mut;
 pub struct PushTarget {
     pub target: RelayTarget,
     pub addrs: Vec<SocketAddr>,
+    /// A unix socket path instead of `addrs`: another worker of this nginx (auto_push/).
+    pub unix: Option<String>,
 }
 
 /// A `pull` target: the same as a push's.
@@ -59,7 +61,11 @@ fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
     } else {
         resolve(&target.host, target.port).map_err(|e| format!("{e} in url \"{}\"", target.url))?
     };
-    let t = PushTarget { target, addrs };
+    let t = PushTarget {
+        target,
+        addrs,
+        unix: None,
+    };
     if d.name == "push" {
         c.pushes.push(t);
     } else {

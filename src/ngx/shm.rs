@@ -31,7 +31,8 @@ struct SlotHead {
     owner: AtomicU32,
     seq: AtomicU32,
     len: AtomicU32,
-    _pad: u32,
+    /// What the worker offers its peers (auto_push/peers.rs), refreshed with its snapshot.
+    flags: AtomicU32,
     updated_ms: AtomicU64,
 }
 
@@ -152,12 +153,8 @@ impl StatZone {
 
     /// Pids of the workers whose slots were refreshed within `max_age_ms`.
     pub fn live_pids(&self, now_ms: u64, max_age_ms: u64) -> Vec<u32> {
-        (0..self.nslots)
-            .map(|i| self.head(i))
-            .filter(|h| now_ms.saturating_sub(h.updated_ms.load(Ordering::Relaxed)) <= max_age_ms)
-            .map(|h| h.owner.load(Ordering::Acquire))
-            .filter(|&pid| pid != 0)
-            .collect()
+        let peers = self.peers(now_ms, max_age_ms);
+        peers.into_iter().map(|(pid, _)| pid).collect()
     }
 
     fn head(&self, i: usize) -> &SlotHead {
@@ -174,8 +171,23 @@ impl StatZone {
         }
     }
 
-    /// Writes this worker's snapshot; false if it does not fit or no slot is free.
-    pub fn publish(&self, pid: u32, now_ms: u64, stale_ms: u64, bytes: &[u8]) -> bool {
+    /// Pids and flags of the workers whose slots were refreshed within `max_age_ms`.
+    pub fn peers(&self, now_ms: u64, max_age_ms: u64) -> Vec<(u32, u32)> {
+        (0..self.nslots)
+            .map(|i| self.head(i))
+            .filter(|h| now_ms.saturating_sub(h.updated_ms.load(Ordering::Relaxed)) <= max_age_ms)
+            .map(|h| {
+                (
+                    h.owner.load(Ordering::Acquire),
+                    h.flags.load(Ordering::Relaxed),
+                )
+            })
+            .filter(|&(pid, _)| pid != 0)
+            .collect()
+    }
+
+    /// Writes this worker's snapshot and flags; false if it does not fit or no slot is free.
+    pub fn publish(&self, pid: u32, flags: u32, now_ms: u64, stale_ms: u64, bytes: &[u8]) -> bool {
         if bytes.len() > self.slot_size {
             return false;
         }
@@ -189,6 +201,7 @@ impl StatZone {
         // SAFETY: the slot is ours (owner == pid); data() has slot_size bytes.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.data(i), bytes.len()) };
         h.len.store(bytes.len() as u32, Ordering::Relaxed);
+        h.flags.store(flags, Ordering::Relaxed);
         h.updated_ms.store(now_ms, Ordering::Relaxed);
         h.seq.store((seq | 1).wrapping_add(1), Ordering::Release);
         true
@@ -217,6 +230,7 @@ impl StatZone {
             let h = self.head(i);
             if h.owner.load(Ordering::Acquire) == pid {
                 h.len.store(0, Ordering::Relaxed);
+                h.flags.store(0, Ordering::Relaxed);
                 h.updated_ms.store(0, Ordering::Relaxed);
                 h.owner.store(0, Ordering::Release);
             }

@@ -16,7 +16,7 @@ use ngx_rtmp_core::stat::{
     wire, AppSnap, ClientSnap, MetaSnap, ServerSnap, StreamSnap, WorkerSnapshot,
 };
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ptr::addr_of_mut;
 
 /// How often a worker refreshes its snapshot.
@@ -102,7 +102,9 @@ fn publish() {
     let snap = snapshot(ctx);
     // What does not fit the slot (the last clients first) is left out whole.
     let bytes = wire::encode_with_limit(&snap, super::shm::SLOT_SIZE);
-    if !z.publish(pid(), now() as u64, STALE_MS, &bytes) && !WARNED.with(|w| w.replace(true)) {
+    let flags = super::auto_push::flags();
+    if !z.publish(pid(), flags, now() as u64, STALE_MS, &bytes) && !WARNED.with(|w| w.replace(true))
+    {
         // SAFETY: ngx_cycle's log is valid in a running worker.
         let clog = unsafe { (*nginx_sys::ngx_cycle).log };
         log(
@@ -117,8 +119,16 @@ fn publish() {
 fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
     let t = now() as u64;
     let mut clients: HashMap<StreamKey, Vec<(ClientSnap, u64)>> = HashMap::new();
+    // Streams whose publisher here is a relay from the worker that reports the real one.
+    let mut relayed = HashSet::new();
     let (mut live_in, mut live_out) = (0u64, 0u64);
     for_each_conn(|c| {
+        if c.from_worker {
+            if let Role::Publishing(k) = &c.role {
+                relayed.insert(k.clone());
+            }
+            return;
+        }
         let out = c.outbox.borrow().bytes_out;
         live_in += c.session.bytes_in();
         live_out += out;
@@ -188,22 +198,27 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
                             c.avsync = f.avsync();
                             c.timestamp = f.last_video_ts.or(f.last_audio_ts).unwrap_or(0);
                         }
+                        // A relayed stream's input is counted by the worker it comes from.
+                        let (publishing, bytes_in, audio, video) = match relayed.contains(key) {
+                            true => (false, 0, 0, 0),
+                            false => (info.publishing, info.bytes_in, f.audio_bytes, f.video_bytes),
+                        };
                         a.streams.push(StreamSnap {
                             name: key.name.clone(),
                             time_ms: t.saturating_sub(info.since_ms),
-                            bytes_in: info.bytes_in,
+                            bytes_in,
                             bytes_out: out,
-                            bw_in: meters[0].sample(info.bytes_in, t),
+                            bw_in: meters[0].sample(bytes_in, t),
                             bw_out: meters[1].sample(out, t),
-                            bw_audio: meters[2].sample(f.audio_bytes, t),
-                            bw_video: meters[3].sample(f.video_bytes, t),
+                            bw_audio: meters[2].sample(audio, t),
+                            bw_video: meters[3].sample(video, t),
                             meta: MetaSnap {
                                 video: f.video.clone(),
                                 audio: f.audio.clone(),
                             },
                             clients: cl.into_iter().map(|(c, _)| c).collect(),
-                            publishing: info.publishing,
-                            active: info.publishing && f.frames > 0,
+                            publishing,
+                            active: publishing && f.frames > 0,
                         });
                     }
                 });

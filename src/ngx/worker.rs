@@ -47,6 +47,10 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
 
 pub fn register(conn: *mut Conn, id: u64) {
     CONNS.with(|c| c.borrow_mut().insert(id, conn as usize));
+    // SAFETY: conn is the live Conn just made.
+    if unsafe { (*conn).from_worker } {
+        return;
+    }
     COUNTERS.with(|c| {
         let mut v = c.get();
         v.accepted += 1;

@@ -37,6 +37,29 @@ pub struct RelayTarget {
     pub is_static: bool,
 }
 
+impl RelayTarget {
+    /// A target with no options: the URL's own app and stream name, our connect fields.
+    pub fn new(scheme: Scheme, host: &str, port: u16, url: &str) -> RelayTarget {
+        RelayTarget {
+            scheme,
+            host: host.to_string(),
+            port,
+            url: url.to_string(),
+            app: None,
+            play_path: None,
+            name: None,
+            tc_url: None,
+            page_url: None,
+            swf_url: None,
+            flash_ver: None,
+            live: None,
+            start: None,
+            stop: None,
+            is_static: false,
+        }
+    }
+}
+
 /// Parses the arguments of `push` or `pull` (`directive` is which; it decides whether
 /// `static` is allowed).
 pub fn parse_push(directive: &str, args: &[&str]) -> Result<RelayTarget, ConfError> {
@@ -154,21 +177,9 @@ fn parse_url(arg: &str) -> Result<RelayTarget, ConfError> {
     };
     let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
     Ok(RelayTarget {
-        scheme,
-        host: host.to_string(),
-        port,
-        url: url.to_string(),
         app: some(app),
         play_path: some(play_path),
-        name: None,
-        tc_url: None,
-        page_url: None,
-        swf_url: None,
-        flash_ver: None,
-        live: None,
-        start: None,
-        stop: None,
-        is_static: false,
+        ..RelayTarget::new(scheme, host, port, url)
     })
 }
 

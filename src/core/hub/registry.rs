@@ -5,7 +5,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamKey {
     /// Index of the rtmp `server{}` block: each server has its own applications.
     pub server: usize,

@@ -14,6 +14,9 @@ use super::message::msg_type;
 pub struct Outgoing {
     queue: VecDeque<Bytes>,
     chunk_size: u32,
+    /// Messages are dropped, raw bytes still go: a server's chunks before S2 would corrupt
+    /// the handshake the client is still reading.
+    held: bool,
 }
 
 impl Default for Outgoing {
@@ -21,17 +24,33 @@ impl Default for Outgoing {
         Outgoing {
             queue: VecDeque::new(),
             chunk_size: DEFAULT_CHUNK_SIZE,
+            held: false,
         }
     }
 }
 
 impl Outgoing {
+    /// Drops every message until `release` (raw bytes still go).
+    pub fn held() -> Self {
+        Outgoing {
+            held: true,
+            ..Outgoing::default()
+        }
+    }
+
+    pub fn release(&mut self) {
+        self.held = false;
+    }
+
     /// Raw bytes (handshake packets) that go out as they are.
     pub fn raw(&mut self, bytes: Bytes) {
         self.queue.push_back(bytes);
     }
 
     pub fn message(&mut self, csid: u32, type_id: u8, stream_id: u32, body: &[u8]) {
+        if self.held {
+            return;
+        }
         let bytes = encode_message(csid, 0, type_id, stream_id, body, self.chunk_size);
         self.queue.push_back(bytes);
     }
@@ -46,6 +65,9 @@ impl Outgoing {
 
     /// Announces `size` to the peer; every later message is chunked at it.
     pub fn set_chunk_size(&mut self, size: u32) {
+        if self.held {
+            return;
+        }
         self.control(msg_type::SET_CHUNK_SIZE, &size.to_be_bytes());
         self.chunk_size = size;
     }

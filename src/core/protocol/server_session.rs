@@ -148,7 +148,7 @@ impl ServerSession {
             handshake: ServerHandshake::new(),
             reader,
             input: BytesMut::new(),
-            output: Outgoing::default(),
+            output: Outgoing::held(),
             bytes_in: 0,
             bytes_out: 0,
             acked_at: 0,
@@ -196,6 +196,7 @@ impl ServerSession {
                 HandshakeProgress::InProgress => {}
                 HandshakeProgress::Done { remaining } => {
                     self.state = State::AwaitConnect;
+                    self.output.release();
                     self.input.extend_from_slice(&remaining);
                 }
             }
@@ -219,7 +220,7 @@ impl ServerSession {
         if self.bytes_in.saturating_sub(self.acked_at) >= u64::from(window) {
             self.acked_at = self.bytes_in;
             let total = (self.bytes_in & u64::from(u32::MAX)) as u32;
-            self.queue_control(msg_type::ACK, &total.to_be_bytes());
+            self.output.control(msg_type::ACK, &total.to_be_bytes());
         }
     }
 
@@ -271,7 +272,7 @@ impl ServerSession {
         // Malformed user control messages are ignored, as they are harmless to skip.
         match control::parse_user_control(body) {
             Some(UserControl::PingRequest(ts)) => {
-                self.queue_user_control(event::PING_RESPONSE, ts);
+                self.output.user_control(event::PING_RESPONSE, ts);
             }
             Some(UserControl::PingResponse(_)) => self.ping_outstanding = false,
             Some(UserControl::SetBufferLength { buffer_ms, .. }) => {
@@ -360,7 +361,7 @@ impl ServerSession {
                     _ => ("onFCSubscribe", "NetStream.Play.Start"),
                 };
                 let info = amf::status_info("status", code, name);
-                self.send_command(0, answer, 0.0, Value::Null, vec![info]);
+                self.output.command(0, answer, 0.0, Value::Null, vec![info]);
                 self.send_result_if_wanted(txn, vec![]);
             }
             "getStreamLength" => self.send_result_if_wanted(txn, vec![Value::Number(0.0)]),
@@ -423,8 +424,9 @@ impl ServerSession {
             return;
         };
         let window = self.cfg.ack_window;
-        self.queue_control(msg_type::WINDOW_ACK_SIZE, &window.to_be_bytes());
-        self.queue_control(
+        self.output
+            .control(msg_type::WINDOW_ACK_SIZE, &window.to_be_bytes());
+        self.output.control(
             msg_type::SET_PEER_BANDWIDTH,
             &control::set_peer_bandwidth(window, limit::DYNAMIC),
         );
@@ -440,7 +442,8 @@ impl ServerSession {
             ("description", amf::string("Connection succeeded.")),
             ("objectEncoding", Value::Number(object_encoding)),
         ]);
-        self.send_command(0, "_result", transaction_id, props, vec![info]);
+        self.output
+            .command(0, "_result", transaction_id, props, vec![info]);
         self.state = State::Connected;
     }
 
@@ -450,7 +453,8 @@ impl ServerSession {
             return;
         };
         let info = amf::status_info("error", "NetConnection.Connect.Rejected", description);
-        self.send_command(0, "_error", transaction_id, Value::Null, vec![info]);
+        self.output
+            .command(0, "_error", transaction_id, Value::Null, vec![info]);
         self.state = State::Rejected;
     }
 
@@ -482,7 +486,8 @@ impl ServerSession {
             Value::Boolean(true),
         ];
         if let Ok(body) = amf::encode(&access) {
-            self.queue(CSID_COMMAND, msg_type::DATA_AMF0, stream_id, &body);
+            self.output
+                .message(CSID_COMMAND, msg_type::DATA_AMF0, stream_id, &body);
         }
     }
 
@@ -492,20 +497,21 @@ impl ServerSession {
 
     pub fn send_status(&mut self, stream_id: u32, level: &str, code: &str, description: &str) {
         let info = amf::status_info(level, code, description);
-        self.send_command(stream_id, "onStatus", 0.0, Value::Null, vec![info]);
+        self.output
+            .command(stream_id, "onStatus", 0.0, Value::Null, vec![info]);
     }
 
     pub fn send_stream_begin(&mut self, stream_id: u32) {
-        self.queue_user_control(event::STREAM_BEGIN, stream_id);
+        self.output.user_control(event::STREAM_BEGIN, stream_id);
     }
 
     pub fn send_stream_eof(&mut self, stream_id: u32) {
-        self.queue_user_control(event::STREAM_EOF, stream_id);
+        self.output.user_control(event::STREAM_EOF, stream_id);
     }
 
     /// Queues a ping; `ping_outstanding()` stays true until the peer answers.
     pub fn send_ping(&mut self, now_ms: u32) {
-        self.queue_user_control(event::PING_REQUEST, now_ms);
+        self.output.user_control(event::PING_REQUEST, now_ms);
         self.ping_outstanding = true;
     }
 
@@ -541,41 +547,9 @@ impl ServerSession {
         self.reader.chunk_size()
     }
 
-    fn queue(&mut self, csid: u32, type_id: u8, stream_id: u32, body: &[u8]) {
-        // Chunks before S2 would corrupt the handshake the client is still reading.
-        if self.state != State::Handshake {
-            self.output.message(csid, type_id, stream_id, body);
-        }
-    }
-
-    fn queue_control(&mut self, type_id: u8, body: &[u8]) {
-        if self.state != State::Handshake {
-            self.output.control(type_id, body);
-        }
-    }
-
-    fn queue_user_control(&mut self, kind: u16, value: u32) {
-        if self.state != State::Handshake {
-            self.output.user_control(kind, value);
-        }
-    }
-
-    fn send_command(
-        &mut self,
-        stream_id: u32,
-        name: &str,
-        transaction_id: f64,
-        object: Value,
-        args: Vec<Value>,
-    ) {
-        if self.state != State::Handshake {
-            self.output
-                .command(stream_id, name, transaction_id, object, args);
-        }
-    }
-
     fn send_result(&mut self, transaction_id: f64, args: Vec<Value>) {
-        self.send_command(0, "_result", transaction_id, Value::Null, args);
+        self.output
+            .command(0, "_result", transaction_id, Value::Null, args);
     }
 
     /// Transaction id 0 means the client expects no answer.

@@ -113,3 +113,19 @@ pub fn canonical(addr: SocketAddr) -> SocketAddr {
         v4 => v4,
     }
 }
+
+/// The unix socket address of `path`; None if the path does not fit (108 bytes on Linux).
+pub fn unix_sockaddr(path: &str) -> Option<libc::sockaddr_un> {
+    // SAFETY: all-zero is a valid sockaddr_un.
+    let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_bytes();
+    // One byte stays for the terminating NUL.
+    if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
+        return None;
+    }
+    for (d, s) in sun.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    Some(sun)
+}

@@ -1,9 +1,11 @@
 //! The outbound connection of a relay (push or pull) in nginx's event loop: a
-//! non-blocking ngx_event_connect_peer to one of the target's addresses in turn, the
+//! non-blocking ngx_event_connect_peer to one of the target's addresses in turn (or its
+//! unix socket: another worker of this nginx), the
 //! relay's own log (its lines end with the URL and stream), and the retry timer with its
 //! backoff. The relay that embeds a Link owns the protocol; the Link owns the socket.
-use super::addr::{canonical, local_addr, to_sockaddr};
+use super::addr::{canonical, local_addr, to_sockaddr, unix_sockaddr};
 use crate::ngx::ffi::log;
+use crate::ngx::ngx_rtmp_relay_module::PushTarget;
 use nginx_sys::{
     ngx_connection_t, ngx_event_handler_pt, ngx_event_t, ngx_int_t, ngx_log_t, ngx_msec_t,
     ngx_peer_connection_t, ngx_str_t, NGX_LOG_INFO,
@@ -93,26 +95,46 @@ impl Link {
         log(addr_of_mut!(self.log), level, msg);
     }
 
-    /// Starts connecting to the next of `addrs`; the connection's data is `owner` and its
-    /// events get `read` and `write`. `what` names the relay in the log ("push", "pull").
+    /// The next address of `target` to try: its unix socket, or its addresses in turn.
+    fn next_address(
+        &mut self,
+        target: &PushTarget,
+    ) -> Option<(libc::sockaddr_storage, libc::socklen_t, String)> {
+        if let Some(path) = &target.unix {
+            let sun = unix_sockaddr(path)?;
+            // SAFETY: all-zero is a valid sockaddr_storage, which is larger than sockaddr_un.
+            let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+            // SAFETY: as above; sockaddr_storage is aligned for every address type.
+            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_un, sun) };
+            let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            return Some((storage, len, format!("unix:{path}")));
+        }
+        let addrs: &[SocketAddr] = &target.addrs;
+        let addr = addrs.get(self.attempts % addrs.len().max(1))?;
+        self.attempts = self.attempts.wrapping_add(1);
+        let (storage, len) = to_sockaddr(addr);
+        Some((storage, len, addr.to_string()))
+    }
+
+    /// Starts connecting to the next address of `target`; the connection's data is `owner`
+    /// and its events get `read` and `write`. `what` names the relay in the log ("push",
+    /// "pull").
     ///
     /// # Safety
     /// The Link has no connection; `owner` outlives the connection.
     pub unsafe fn open(
         &mut self,
-        addrs: &[SocketAddr],
+        target: &PushTarget,
         owner: *mut c_void,
         read: ngx_event_handler_pt,
         write: ngx_event_handler_pt,
         what: &str,
     ) -> Result<Opened, &'static str> {
-        let Some(addr) = addrs.get(self.attempts % addrs.len().max(1)).copied() else {
+        let Some((storage, socklen, text)) = self.next_address(target) else {
             return Err("no address");
         };
-        self.attempts = self.attempts.wrapping_add(1);
-        let (storage, socklen) = to_sockaddr(&addr);
         self.sockaddr = storage;
-        self.peer_text = addr.to_string();
+        self.peer_text = text;
         self.peer_name = ngx_str_t {
             len: self.peer_text.len(),
             data: self.peer_text.as_ptr() as *mut u8,
@@ -129,7 +151,7 @@ impl Link {
             // recv/send errors (a reset) are the relay's to report: nginx logs them at info.
             self.pc
                 .set_log_error(nginx_sys::ngx_connection_log_error_e_NGX_ERROR_INFO);
-            self.info(&format!("relay: {what} connecting to {addr}"));
+            self.info(&format!("relay: {what} connecting to {}", self.peer_text));
             let rc = nginx_sys::ngx_event_connect_peer(addr_of_mut!(self.pc));
             if rc != nginx_sys::NGX_OK as ngx_int_t && rc != nginx_sys::NGX_AGAIN as ngx_int_t {
                 // nginx logged why (connect() failed ...) and closed the socket.

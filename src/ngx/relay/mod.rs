@@ -9,7 +9,7 @@ mod pull;
 mod pulls;
 mod push;
 
-pub use addr::resolve;
+pub use addr::{resolve, unix_sockaddr};
 pub use pulls::{
     player_joined, player_left, pull_clients, pulls_stream, session_closed, start_statics,
     stop_pulls,
@@ -48,6 +48,10 @@ fn count_closed(bytes_in: u64, bytes_out: u64) {
 pub fn bytes() -> (u64, u64) {
     let (mut total_in, mut total_out) = CLOSED.with(Cell::get);
     ids_where(|p| {
+        if p.to_worker() {
+            // Traffic between workers is not the server's.
+            return false;
+        }
         let (i, o) = p.bytes();
         total_in += i;
         total_out += o;
@@ -80,15 +84,20 @@ fn remove(id: u64, why: &str) {
     }
 }
 
-fn settings(srv: *mut RtmpConfCtx, app: &RtmpConfCtx) -> Settings {
-    // SAFETY: srv is the server context of the publisher's listening socket or pull.
-    let cscf = unsafe { core_srv_conf(&*srv) };
+/// The settings of relays from server `srv`, waiting `reconnect_ms` after a first failure.
+pub fn server_settings(srv: *const RtmpConfCtx, reconnect_ms: u64) -> Settings {
+    // SAFETY: server contexts live as long as the cycle of the sessions and relays.
+    let cscf = unsafe { core_srv_conf(srv) };
     Settings {
         timeout: cscf.timeout.unwrap_or(60_000) as ngx_msec_t,
         ack_window: cscf.ack_window.unwrap_or(5_000_000) as u32,
         max_message: cscf.max_message.unwrap_or(1 << 20) as u32,
-        reconnect_ms: relay_conf(app).push_reconnect.unwrap_or(3000),
+        reconnect_ms,
     }
+}
+
+fn settings(srv: *mut RtmpConfCtx, app: &RtmpConfCtx) -> Settings {
+    server_settings(srv, relay_conf(app).push_reconnect.unwrap_or(3000))
 }
 
 /// Host, port and path: two spellings of one target compare equal.
@@ -110,6 +119,32 @@ fn start(
     let id = next_session_id();
     let p = push::create(id, key.clone(), target, control, settings(srv, app));
     PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
+}
+
+/// Relays `key` to the worker listening on the unix socket `path` (auto_push/): the same
+/// relay as a `push`, addressed to a peer. Its id, to stop it with `stop`.
+pub fn start_to_worker(key: &StreamKey, path: &str, settings: Settings) -> u64 {
+    let url = format!("unix:{path}");
+    let target = RelayTarget {
+        app: Some(key.app.clone()),
+        play_path: Some(key.name.clone()),
+        tc_url: Some(format!("rtmp://localhost/{}", key.app)),
+        ..RelayTarget::new(Scheme::Rtmp, &url, 0, &url)
+    };
+    let target = PushTarget {
+        target,
+        addrs: Vec::new(),
+        unix: Some(path.to_string()),
+    };
+    let id = next_session_id();
+    let p = push::create(id, key.clone(), target, false, settings);
+    PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
+    id
+}
+
+/// Stops one relay, if it still runs.
+pub fn stop(id: u64, why: &str) {
+    remove(id, why);
 }
 
 /// Whether the session's connection is one of this worker's own relays coming back in: its
@@ -185,7 +220,12 @@ pub fn control_start(conn: &Conn, url: &str) -> Result<bool, (u16, String)> {
         .map_err(|e| (502, format!("{e} in url \"{}\"", target.url)))?;
     // SAFETY: application contexts live as long as the cycle that accepted the session.
     let ctx = unsafe { &*app.ctx };
-    start(conn.srv, ctx, key, PushTarget { target, addrs }, true);
+    let target = PushTarget {
+        target,
+        addrs,
+        unix: None,
+    };
+    start(conn.srv, ctx, key, target, true);
     Ok(true)
 }
 

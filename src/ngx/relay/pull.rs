@@ -215,10 +215,7 @@ unsafe fn connect(p: *mut Pull) {
         let owner = p as *mut std::ffi::c_void;
         let read = Some(read_handler as unsafe extern "C" fn(*mut ngx_event_t));
         let write = Some(write_handler as unsafe extern "C" fn(*mut ngx_event_t));
-        let opened = match pull
-            .link
-            .open(&pull.target.addrs, owner, read, write, "pull")
-        {
+        let opened = match pull.link.open(&pull.target, owner, read, write, "pull") {
             Ok(o) => o,
             Err(why) => return fail(p, why),
         };
@@ -486,6 +483,12 @@ unsafe fn start_publishing(p: *mut Pull, stream_id: u32) -> bool {
         crate::ngx::exec::relay_publish(pull.id, app, &key.app, &key.name, url, tc_url, sinks);
         if pull.settings.live {
             super::pulls::pulled_stream_started(pull.srv, app, &pull.key, &pull.target.target, log);
+            if pull.is_static {
+                // As in the C module, a static pull (worker 0's) reaches the other workers'
+                // players; an on-demand one serves its own worker's, and each worker pulls
+                // for its players.
+                crate::ngx::auto_push::publish_started(&pull.key);
+            }
         }
         true
     }
@@ -503,6 +506,9 @@ fn stop_publishing(pull: &mut Pull) {
     if pull.settings.live {
         with_hub(|h| h.unpublish(&pull.key, pull.id, &mut wake));
         super::publish_stopped(&pull.key);
+        if pull.is_static {
+            crate::ngx::auto_push::publish_stopped(&pull.key);
+        }
     }
     crate::ngx::exec::left(pull.id);
 }

@@ -62,6 +62,11 @@ impl Push {
         (bytes_in, self.outbox.borrow().bytes_out)
     }
 
+    /// A relay to another worker of this nginx (auto_push/), not to a server.
+    pub fn to_worker(&self) -> bool {
+        self.target.unix.is_some()
+    }
+
     /// The target as the configuration wrote it.
     pub fn url(&self) -> String {
         let scheme = match self.target.target.scheme {
@@ -105,6 +110,8 @@ pub fn create(
             .init(p as *mut std::ffi::c_void, Some(retry_handler), context);
         let how = if push.from_control {
             "/control/push/start"
+        } else if push.to_worker() {
+            "to another worker"
         } else {
             "the push directive"
         };
@@ -153,10 +160,7 @@ unsafe fn connect(p: *mut Push) {
         let owner = p as *mut std::ffi::c_void;
         let read = Some(read_handler as unsafe extern "C" fn(*mut ngx_event_t));
         let write = Some(write_handler as unsafe extern "C" fn(*mut ngx_event_t));
-        let opened = match push
-            .link
-            .open(&push.target.addrs, owner, read, write, "push")
-        {
+        let opened = match push.link.open(&push.target, owner, read, write, "push") {
             Ok(o) => o,
             Err(why) => return fail(p, why),
         };
@@ -367,8 +371,10 @@ unsafe fn disconnect(p: *mut Push) {
             with_hub(|h| h.stop_playing(&push.key, push.id));
         }
         push.phase = Phase::Waiting;
-        let bytes_in = push.session.as_ref().map_or(0, PushSession::bytes_in);
-        super::count_closed(bytes_in, push.outbox.borrow().bytes_out);
+        if !push.to_worker() {
+            let bytes_in = push.session.as_ref().map_or(0, PushSession::bytes_in);
+            super::count_closed(bytes_in, push.outbox.borrow().bytes_out);
+        }
         push.session = None;
         push.events.clear();
         // Drop queued bytes (and their references to shared media) now.
