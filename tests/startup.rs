@@ -19,15 +19,15 @@ fn inactive_warnings(ng: &Nginx) -> Vec<String> {
         .collect()
 }
 
-/// `pull ...; hls_keys ...;` start nginx with exactly one `[warn]` line that names both
-/// directives as accepted but not active; `push`, `push_reconnect` and `on_publish`, which
-/// work, are not named.
+/// `hls_keys ...;` starts nginx with exactly one `[warn]` line that names the directive as
+/// accepted but not active; the relay and hook directives, which work, are not named.
 #[test]
 fn warns_once_about_inactive_directives() {
     let ng = Nginx::start(&simple_rtmp(
         "live",
         "live on;\npull rtmp://127.0.0.1/other;\nhls_keys on;\non_publish http://127.0.0.1/auth;\n\
-         push rtmp://127.0.0.1/other;\npush_reconnect 1s;",
+         push rtmp://127.0.0.1/other;\npush_reconnect 1s;\npull_reconnect 1s;\n\
+         session_relay on;",
     ));
     let warns = inactive_warnings(&ng);
     eprintln!("warnings: {:#?}", warns);
@@ -48,15 +48,18 @@ fn warns_once_about_inactive_directives() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    for d in ["pull", "hls_keys"] {
-        assert!(
-            listed.iter().any(|x| x == d),
-            "the warning does not name `{}`: {}",
-            d,
-            w
-        );
-    }
-    for d in ["push", "push_reconnect", "on_publish"] {
+    assert!(
+        listed.iter().any(|x| x == "hls_keys"),
+        "the warning does not name `hls_keys`: {w}"
+    );
+    for d in [
+        "push",
+        "push_reconnect",
+        "pull",
+        "pull_reconnect",
+        "session_relay",
+        "on_publish",
+    ] {
         assert!(!listed.iter().any(|x| x == d), "`{d}` works: {w}");
     }
     ng.assert_no_alerts();

@@ -227,7 +227,8 @@ pub fn play_admitted(conn: &mut Conn, ctx: &RtmpConfCtx, req: PlayRequest) -> bo
     conn.stream_id = req.stream_id;
     let live = live_conf(ctx);
     let key = stream_key(conn, &req.name);
-    let idle_streams = live.idle_streams.unwrap_or(true);
+    // A stream that a pull brings is waited for, as with `idle_streams`.
+    let idle_streams = live.idle_streams.unwrap_or(true) || super::relay::pulls_stream(ctx, &key);
     let found = live.live.unwrap_or(false)
         && (idle_streams || with_hub(|hub| hub.info(&key).is_some_and(|i| i.publishing)));
     if !found {
@@ -260,6 +261,7 @@ pub fn play_admitted(conn: &mut Conn, ctx: &RtmpConfCtx, req: PlayRequest) -> bo
                 NGX_LOG_INFO,
                 &format!("rtmp: play \"{}\" in \"{}\"", req.name, key.app),
             );
+            super::relay::player_joined(conn, ctx, &key);
             conn.role = Role::Playing(key);
             super::exec::play(conn, ctx, &req);
             true
@@ -323,7 +325,10 @@ pub fn leave(conn: &mut Conn) {
             super::relay::publish_stopped(&key);
             super::auto_push::publish_stopped(&key);
         }
-        Role::Playing(key) => with_hub(|hub| hub.stop_playing(&key, conn.id)),
+        Role::Playing(key) => {
+            with_hub(|hub| hub.stop_playing(&key, conn.id));
+            super::relay::player_left(conn, &key);
+        }
         Role::Idle => {}
     }
     super::exec::leave(conn);

@@ -659,6 +659,7 @@ pub unsafe fn close_connection(c: *mut ngx_connection_t) {
         worker::unregister(conn.id, bytes_in, bytes_out);
         app::leave(&mut conn);
         super::notify::disconnect(&mut conn);
+        super::relay::session_closed(conn.id);
         if !conn.from_worker {
             access_log::write(&conn);
         }

@@ -40,6 +40,7 @@ unsafe extern "C" fn ngx_rtmp_init_process(
             super::stat::start(cycle);
             super::control::start(cycle);
             super::exec::start();
+            super::relay::start_statics();
             nginx_sys::NGX_OK as nginx_sys::ngx_int_t
         },
     )
@@ -47,6 +48,7 @@ unsafe extern "C" fn ngx_rtmp_init_process(
 
 unsafe extern "C" fn ngx_rtmp_exit_process(_cycle: *mut nginx_sys::ngx_cycle_t) {
     super::ffi::catch("ngx_rtmp_exit_process", (), || {
+        super::relay::stop_pulls("the worker exits");
         super::exec::stop();
         super::auto_push::stop();
         super::stat::stop();

@@ -1,9 +1,9 @@
 //! `push`, `pull` and the relay settings with nginx-rtmp-module's syntax (plus `rtmps://`).
-//! Plain `push` relays run (relay/); `pull`, `session_relay` and `rtmps://` pushes are
-//! checked and kept for a later release.
+//! Plain `push` and `pull` relays run (relay/); `rtmps://` targets are checked and kept for
+//! a later release.
 use super::conf::{
-    app_conf_ctx, directive, later_set, rtmp_module, set, Conf, Directive, RtmpConfCtx,
-    RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
+    app_conf_ctx, directive, rtmp_module, set, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
+    APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
 };
 use super::values::{flag, msec};
 use nginx_sys::{
@@ -13,9 +13,10 @@ use ngx_rtmp_core::config::relay::{parse_push, RelayTarget, Scheme};
 use std::net::{IpAddr, SocketAddr};
 use std::ptr::addr_of_mut;
 
-/// A `push` target and the addresses its host had when the configuration was read (as the
-/// C module resolves with ngx_parse_url; a reload resolves again); empty for a name that the
-/// server's `resolver` resolves at each connection.
+/// A `push` or `pull` target and the addresses its host had when the configuration was
+/// read (as the C module resolves with ngx_parse_url; a reload resolves again); empty for a
+/// name that the server's `resolver` resolves at each connection, and for an `rtmps://`
+/// target (never started).
 #[derive(Debug, Clone)]
 pub struct PushTarget {
     pub target: RelayTarget,
@@ -24,10 +25,14 @@ pub struct PushTarget {
     pub unix: Option<String>,
 }
 
+/// A `pull` target: the same as a push's.
+pub type PullTarget = PushTarget;
+
 #[derive(Default)]
 pub struct RelayAppConf {
     pub pushes: Vec<PushTarget>,
-    pub pulls: Vec<RelayTarget>,
+    /// `pull` targets, `static` ones included.
+    pub pulls: Vec<PullTarget>,
     pub push_reconnect: Option<u64>,
     pub pull_reconnect: Option<u64>,
     pub session_relay: Option<bool>,
@@ -40,7 +45,7 @@ impl Conf for RelayAppConf {
     fn merge(&mut self, p: &Self) -> Result<(), String> {
         self.push_reconnect = self.push_reconnect.or(p.push_reconnect).or(Some(3000));
         self.pull_reconnect = self.pull_reconnect.or(p.pull_reconnect).or(Some(3000));
-        self.session_relay = self.session_relay.or(p.session_relay);
+        self.session_relay = self.session_relay.or(p.session_relay).or(Some(false));
         self.buffer = self.buffer.or(p.buffer).or(Some(5000));
         Ok(())
     }
@@ -48,15 +53,10 @@ impl Conf for RelayAppConf {
 
 fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
     let target = parse_push(&d.name, &d.values()).map_err(|e| e.to_string())?;
-    if d.name != "push" {
-        super::deferred::note(&d.name);
-        c.pulls.push(target);
-        return Ok(());
-    }
     if target.scheme == Scheme::Rtmps {
-        // RTMPS pushes come with TLS; until then they are kept, named in the start-up
+        // RTMPS relays come with TLS; until then they are kept, named in the start-up
         // warning, and never started.
-        super::deferred::note("push rtmps://");
+        super::deferred::note(&format!("{} rtmps://", d.name));
     }
     // A host name is resolved once the whole configuration is read, or at run time by the
     // server's `resolver` (resolver::resolve_config_names).
@@ -64,11 +64,16 @@ fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
         Ok(ip) => vec![SocketAddr::new(ip, target.port)],
         Err(_) => Vec::new(),
     };
-    c.pushes.push(PushTarget {
+    let t = PushTarget {
         target,
         addrs,
         unix: None,
-    });
+    };
+    if d.name == "push" {
+        c.pushes.push(t);
+    } else {
+        c.pulls.push(t);
+    }
     Ok(())
 }
 
@@ -91,14 +96,14 @@ static mut NGX_RTMP_RELAY_COMMANDS: [ngx_command_t; 7] = [
         T1,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, pull_reconnect, msec)
+        set!(R, pull_reconnect, msec)
     ),
     directive!(
         "session_relay",
         RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t,
         APP_CONF_OFFSET,
         R,
-        later_set!(R, session_relay, flag)
+        set!(R, session_relay, flag)
     ),
     directive!(
         "relay_buffer",

@@ -142,6 +142,9 @@ fn snapshot(ctx: *mut RtmpConfCtx) -> WorkerSnapshot {
             .or_default()
             .push((client(c, publishing, t), out));
     });
+    for (key, pull) in super::relay::pull_clients(t) {
+        clients.entry(key).or_default().push((pull, 0));
+    }
     let totals = counters();
     let (relay_in, relay_out) = super::relay::bytes();
     let bytes_in = totals.closed_in + live_in + relay_in;
@@ -247,6 +250,7 @@ fn client(c: &Conn, publishing: bool, t: u64) -> ClientSnap {
         timestamp: 0,
         publishing,
         active: true,
+        relay: false,
     }
 }
 

@@ -450,6 +450,15 @@ impl RtmpClient {
         self.handle_results(vec![r])
     }
 
+    /// Stops playing (rml sends deleteStream); the connection stays open.
+    pub fn stop_playback(&mut self) -> Result<(), ClientError> {
+        let r = self
+            .session
+            .stop_playback()
+            .map_err(|e| ClientError::Protocol(format!("{:?}", e)))?;
+        self.handle_results(r)
+    }
+
     pub fn stop_publishing(&mut self) -> Result<(), ClientError> {
         let r = self
             .session

@@ -1,6 +1,6 @@
-//! When `exec_pull` runs: a stream that players want and nobody publishes gets its pull
-//! command (which typically publishes it from elsewhere); it stops when the last of those
-//! players leaves. One tracker per worker, keyed by stream.
+//! When a pull runs (an `exec_pull` command, or a `pull` relay): a stream that players want
+//! and nobody publishes gets its pull (which publishes it from elsewhere); it stops when the
+//! last of those players leaves. One tracker per worker and kind, keyed by stream.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
@@ -52,6 +52,18 @@ impl<K: Eq + Hash + Clone, T> PullTracker<K, T> {
         self.streams.remove(key).and_then(|e| e.running)
     }
 
+    /// Player `player` leaves every stream it was counted in (its connection closed): what
+    /// to stop where it was the last one.
+    pub fn leave_all(&mut self, player: u64) -> Vec<T> {
+        let keys: Vec<K> = self
+            .streams
+            .iter()
+            .filter(|(_, e)| e.players.contains(&player))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.iter().filter_map(|k| self.leave(k, player)).collect()
+    }
+
     pub fn players(&self, key: &K) -> usize {
         self.streams.get(key).map_or(0, |e| e.players.len())
     }
@@ -86,6 +98,22 @@ mod tests {
         t.started(&"a", 1);
         assert_eq!(t.leave(&"a", 2), None);
         assert_eq!(t.leave(&"a", 1), Some(1));
+    }
+
+    #[test]
+    fn a_closed_connection_leaves_everything() {
+        let mut t: PullTracker<&str, u32> = PullTracker::default();
+        assert!(t.join(&"a", 1, false));
+        t.started(&"a", 10);
+        assert!(t.join(&"b", 1, false));
+        t.started(&"b", 20);
+        assert!(!t.join(&"b", 2, false));
+        let mut stopped = t.leave_all(1);
+        stopped.sort();
+        assert_eq!(stopped, vec![10]);
+        assert_eq!((t.players(&"a"), t.players(&"b")), (0, 1));
+        assert_eq!(t.leave_all(1), Vec::<u32>::new());
+        assert_eq!(t.leave_all(2), vec![20]);
     }
 
     #[test]

@@ -61,6 +61,16 @@ pub fn user_control(kind: u16, value: u32) -> [u8; 6] {
     [k[0], k[1], v[0], v[1], v[2], v[3]]
 }
 
+/// Set Buffer Length: the client tells the server how many milliseconds it buffers of a
+/// message stream.
+pub fn set_buffer_length(stream_id: u32, buffer_ms: u32) -> [u8; 10] {
+    let mut b = [0u8; 10];
+    b[..2].copy_from_slice(&event::SET_BUFFER_LENGTH.to_be_bytes());
+    b[2..6].copy_from_slice(&stream_id.to_be_bytes());
+    b[6..].copy_from_slice(&buffer_ms.to_be_bytes());
+    b
+}
+
 pub fn set_peer_bandwidth(size: u32, limit_type: u8) -> [u8; 5] {
     let v = size.to_be_bytes();
     [v[0], v[1], v[2], v[3], limit_type]
@@ -85,6 +95,13 @@ mod tests {
         );
         assert_eq!(
             parse_user_control(&[0, 3, 0, 0, 0, 1, 0, 0, 0x0B, 0xB8]),
+            Some(UserControl::SetBufferLength {
+                stream_id: 1,
+                buffer_ms: 3000
+            })
+        );
+        assert_eq!(
+            parse_user_control(&set_buffer_length(1, 3000)),
             Some(UserControl::SetBufferLength {
                 stream_id: 1,
                 buffer_ms: 3000

@@ -2,13 +2,12 @@
 //!
 //! The session only speaks the protocol. Access decisions (may this client connect, publish,
 //! play?) belong to the shell, which answers each request event with `accept_*` / `reject_*`.
-use super::aggregate;
 use super::amf::{self, AmfError, Command, Value};
 use super::chunk_reader::{ChunkError, ChunkReader, MAX_CHUNK_SIZE};
 use super::chunk_writer::CSID_COMMAND;
 use super::control::{self, event, limit, UserControl};
 use super::handshake::{HandshakeProgress, ServerHandshake};
-use super::message::{msg_type, RawMessage};
+use super::message::{msg_type, strip_amf3_marker, RawMessage};
 use super::outgoing::Outgoing;
 use bytes::{Bytes, BytesMut};
 use std::fmt;
@@ -245,23 +244,12 @@ impl ServerSession {
                 self.peer_window = Some(size);
             }
             msg_type::USER_CONTROL => self.user_control(body),
-            msg_type::AUDIO | msg_type::VIDEO | msg_type::DATA_AMF0 if self.media_allowed() => {
-                events.push(media_event(msg.type_id, msg.timestamp, msg.payload));
-            }
-            msg_type::DATA_AMF3 if self.media_allowed() => {
-                let payload = strip_amf3_marker(&msg.payload);
-                events.push(media_event(msg_type::DATA_AMF0, msg.timestamp, payload));
-            }
-            msg_type::AGGREGATE if self.media_allowed() => {
-                let subs = aggregate::split(&msg.payload, msg.timestamp)
+            _ if msg.is_media() && self.media_allowed() => {
+                let parts = msg
+                    .media_parts()
                     .map_err(|e| SessionError::Protocol(e.to_string()))?;
-                for sub in subs {
-                    if matches!(
-                        sub.type_id,
-                        msg_type::AUDIO | msg_type::VIDEO | msg_type::DATA_AMF0
-                    ) {
-                        events.push(media_event(sub.type_id, sub.timestamp, sub.payload));
-                    }
+                for (type_id, timestamp, payload) in parts {
+                    events.push(media_event(type_id, timestamp, payload));
                 }
             }
             msg_type::COMMAND_AMF0 => self.command(&msg.payload, msg.stream_id, events)?,
@@ -584,14 +572,6 @@ fn media_event(type_id: u8, timestamp: u32, payload: Bytes) -> SessionEvent {
     }
 }
 
-/// AMF3 data/command messages (types 15/17) may start with a 0x00 format byte before AMF0.
-fn strip_amf3_marker(payload: &Bytes) -> Bytes {
-    match payload.first() {
-        Some(0) => payload.slice(1..),
-        _ => payload.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,13 +589,6 @@ mod tests {
         assert_eq!(f64_to_u32(-5.0), 0);
         assert_eq!(f64_to_u32(f64::NAN), 0);
         assert_eq!(f64_to_u32(1e20), u32::MAX);
-    }
-
-    #[test]
-    fn amf3_marker() {
-        assert_eq!(strip_amf3_marker(&Bytes::from_static(&[0, 2])), &[2][..]);
-        assert_eq!(strip_amf3_marker(&Bytes::from_static(&[2])), &[2][..]);
-        assert_eq!(strip_amf3_marker(&Bytes::new()), Bytes::new());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! When a push relay tries again. The C module retries every `push_reconnect`; a target that
-//! keeps refusing is retried less and less often here (doubling up to a cap), and a relay that
-//! had been publishing for a while starts over at `push_reconnect`.
+//! When a relay tries again. The C module retries every `push_reconnect` (`pull_reconnect`);
+//! a server that keeps refusing is retried less and less often here (doubling up to a cap),
+//! and a relay that had been running for a while starts over at the configured delay.
 
 /// The longest wait between attempts, unless `push_reconnect` itself is longer.
 pub const MAX_DELAY_MS: u64 = 30_000;

@@ -21,7 +21,7 @@ fn config(args: &[&str]) -> PushConfig {
     }
 }
 
-fn server() -> ServerSession {
+pub(super) fn server() -> ServerSession {
     ServerSession::new(SessionConfig {
         chunk_size: 4096,
         ack_window: 5_000_000,
@@ -169,16 +169,16 @@ fn refusals_are_failures_with_the_servers_words() {
 
 /// A server written out message by message: our handshake, our chunk reader, and replies
 /// built with the chunk writer.
-struct Scripted {
+pub(super) struct Scripted {
     hs: ServerHandshake,
-    reader: ChunkReader,
+    pub(super) reader: ChunkReader,
     buf: BytesMut,
-    chunk_size: u32,
-    got: Vec<RawMessage>,
+    pub(super) chunk_size: u32,
+    pub(super) got: Vec<RawMessage>,
 }
 
 impl Scripted {
-    fn new() -> Scripted {
+    pub(super) fn new() -> Scripted {
         Scripted {
             hs: ServerHandshake::new(),
             reader: ChunkReader::new(1 << 20, 8),
@@ -188,8 +188,8 @@ impl Scripted {
         }
     }
 
-    /// Takes what the push session sent; returns handshake bytes to answer with.
-    fn take(&mut self, push: &mut PushSession) -> Vec<u8> {
+    /// Takes what the client session sent; returns handshake bytes to answer with.
+    pub(super) fn take<R: Role>(&mut self, push: &mut ClientSession<R>) -> Vec<u8> {
         let mut out = Vec::new();
         while let Some(b) = push.take_output() {
             let mut rest = b.to_vec();
@@ -211,7 +211,7 @@ impl Scripted {
         out
     }
 
-    fn commands(&self) -> Vec<(String, f64, u32)> {
+    pub(super) fn commands(&self) -> Vec<(String, f64, u32)> {
         self.got
             .iter()
             .filter(|m| m.type_id == msg_type::COMMAND_AMF0)
@@ -222,7 +222,7 @@ impl Scripted {
             .collect()
     }
 
-    fn reply(&self, stream_id: u32, name: &str, txn: f64, args: Vec<Value>) -> Bytes {
+    pub(super) fn reply(&self, stream_id: u32, name: &str, txn: f64, args: Vec<Value>) -> Bytes {
         let cmd = Command {
             name: name.into(),
             transaction_id: txn,
@@ -390,7 +390,7 @@ fn scripted_server_with_another_stream_id_tiny_chunks_and_pings() {
 
 /// The chunks of a message encoded with chunk size 1 (fmt 0 header + 1 byte, then
 /// fmt 3 header + 1 byte each).
-fn split_chunks(msg: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+pub(super) fn split_chunks(msg: &[u8], chunk: usize) -> Vec<Vec<u8>> {
     assert_eq!(chunk, 1);
     let first = 12 + 1;
     let mut out = vec![msg[..first.min(msg.len())].to_vec()];

@@ -215,6 +215,7 @@ impl Json {
         self.num_field("timestamp", c.timestamp);
         self.bool_field("publishing", c.publishing);
         self.bool_field("active", c.active);
+        self.bool_field("relay", c.relay);
         self.close('}');
     }
 }
@@ -239,10 +240,10 @@ mod tests {
         r#""profile":"High","compat":0,"level":"4.1"},"audio":{"codec":"AAC","profile":"LC","#,
         r#""channels":2,"sample_rate":48000}},"clients":[{"id":7,"address":"192.0.2.10","#,
         r#""time":3722500,"flashver":"FMLE/3.0 (compatible; OBS)","swfurl":"","pageurl":"","#,
-        r#""dropped":0,"avsync":0,"timestamp":3722000,"publishing":true,"active":true},"#,
+        r#""dropped":0,"avsync":0,"timestamp":3722000,"publishing":true,"active":true,"relay":false},"#,
         r#"{"id":12,"address":"198.51.100.4","time":60000,"flashver":"LNX 9,0,124,2","#,
         r#""swfurl":"http://example.org/player.swf","pageurl":"http://example.org/watch?v=1&t=2","#,
-        r#""dropped":3,"avsync":-21,"timestamp":3721980,"publishing":false,"active":true}],"#,
+        r#""dropped":3,"avsync":-21,"timestamp":3721980,"publishing":false,"active":true,"relay":false}],"#,
         r#""nclients":2,"publishing":true,"active":true}],"nclients":2}},"#,
         r#"{"name":"vod","live":null}]}]}"#
     );

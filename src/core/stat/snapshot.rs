@@ -98,4 +98,7 @@ pub struct ClientSnap {
     pub timestamp: u32,
     pub publishing: bool,
     pub active: bool,
+    /// A relay of this server rather than a client (a pull publishing what it plays
+    /// elsewhere).
+    pub relay: bool,
 }

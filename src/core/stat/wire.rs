@@ -95,6 +95,8 @@ const META_VIDEO: u8 = 0x01;
 const META_AUDIO: u8 = 0x02;
 const FLAG_PUBLISHING: u8 = 0x01;
 const FLAG_ACTIVE: u8 = 0x02;
+/// Clients only. Older snapshots never set it, so the version stays.
+const FLAG_RELAY: u8 = 0x04;
 
 /// Encodes `s` within [`MAX_WIRE_LEN`] bytes.
 pub fn encode(s: &WorkerSnapshot) -> Vec<u8> {
@@ -255,7 +257,8 @@ impl Enc {
         self.u64(c.dropped);
         self.u64(c.avsync as u64);
         self.u32(c.timestamp);
-        self.u8(flags(c.publishing, c.active));
+        let relay = if c.relay { FLAG_RELAY } else { 0 };
+        self.u8(flags(c.publishing, c.active) | relay);
     }
 }
 
@@ -473,7 +476,7 @@ impl<'a> Dec<'a> {
         let dropped = self.u64()?;
         let avsync = self.u64()? as i64;
         let timestamp = self.u32()?;
-        let f = self.flags(FLAG_PUBLISHING | FLAG_ACTIVE)?;
+        let f = self.flags(FLAG_PUBLISHING | FLAG_ACTIVE | FLAG_RELAY)?;
         Ok(ClientSnap {
             id,
             address,
@@ -487,6 +490,7 @@ impl<'a> Dec<'a> {
             timestamp,
             publishing: f & FLAG_PUBLISHING != 0,
             active: f & FLAG_ACTIVE != 0,
+            relay: f & FLAG_RELAY != 0,
         })
     }
 }
@@ -551,6 +555,7 @@ pub(crate) mod tests {
                                     timestamp: 3_722_000,
                                     publishing: true,
                                     active: true,
+                                    relay: false,
                                 },
                                 ClientSnap {
                                     id: 12,
@@ -565,6 +570,7 @@ pub(crate) mod tests {
                                     timestamp: 3_721_980,
                                     publishing: false,
                                     active: true,
+                                    relay: false,
                                 },
                             ],
                             publishing: true,
@@ -600,6 +606,7 @@ pub(crate) mod tests {
         let st = &mut s.servers[0].apps[0].streams[0];
         st.clients[1].avsync = i64::MIN;
         st.clients[1].timestamp = u32::MAX;
+        st.clients[0].relay = true;
         st.meta.video = None;
         st.name = "ünïcødé ✓ 🎥".into();
         assert_eq!(decode(&encode(&s)), Ok(s));

@@ -226,6 +226,9 @@ impl Xml {
         if c.active {
             self.raw("<active/>");
         }
+        if c.relay {
+            self.raw("<relay/>");
+        }
         self.raw("</client>\r\n");
     }
 
@@ -353,6 +356,19 @@ pub(crate) mod tests {
         }
         assert_eq!(doc, EXPECTED);
         well_formed(&doc).unwrap();
+    }
+
+    #[test]
+    fn a_relay_publisher_is_flagged() {
+        let mut snap = sample(1);
+        snap.servers[0].apps[0].streams[0].clients[0].relay = true;
+        let s = merge(&[snap]);
+        let doc = render_xml(&s, &info());
+        assert_eq!(doc.matches("<relay/>").count(), 1);
+        assert!(doc.contains("<publishing/><active/><relay/></client>"));
+        let json = crate::stat::json::render_json(&s, &info());
+        assert_eq!(json.matches(r#""relay":true"#).count(), 1);
+        assert_eq!(json.matches(r#""relay":false"#).count(), 1);
     }
 
     #[test]

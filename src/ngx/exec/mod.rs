@@ -14,7 +14,7 @@ mod session;
 mod spawn;
 mod statics;
 
-pub use session::{leave, play, publish};
+pub use session::{leave, left, play, publish, relay_publish};
 
 /// Worker start (init_process): the exec_static commands.
 pub fn start() {

@@ -8,6 +8,7 @@ use crate::ngx::conf::RtmpConfCtx;
 use crate::ngx::conn::Conn;
 use crate::ngx::ngx_rtmp_exec_module::{exec_conf, ExecAppConf};
 use crate::ngx::ngx_rtmp_record_module::record_conf;
+use crate::ngx::storage::Sinks;
 use crate::ngx::worker::with_hub;
 use ngx_rtmp_core::config::exec::{ExecCommand, ExecKind};
 use ngx_rtmp_core::exec::{plan, ExecVars, PullTracker, SessionVars};
@@ -84,15 +85,52 @@ fn supervise(kind: ExecKind, conf: &ExecAppConf, vars: &ExecVars) -> Vec<ChildId
 
 /// The session's publish was accepted (after its recorders were set up).
 pub fn publish(conn: &mut Conn, ctx: &RtmpConfCtx, req: &PublishRequest) {
-    let conf = exec_conf(ctx);
-    let record_done = record_done_lists(ctx);
-    if conf.lists.iter().all(Vec::is_empty) && record_done.is_empty() {
+    if !has_publish_commands(ctx) {
         return;
     }
     let vars = vars(conn, &req.name, &req.args);
+    published(conn.id, ctx, vars, conn.sinks.as_deref_mut());
+}
+
+/// A pull relay began publishing `name` (its id is `id`): the same commands as for a
+/// client's publish; `$addr` is the URL it pulls, as the C module's relay session has it.
+pub fn relay_publish(
+    id: u64,
+    ctx: &RtmpConfCtx,
+    app: &str,
+    name: &str,
+    url: &str,
+    tc_url: &str,
+    sinks: Option<&mut Sinks>,
+) {
+    if !has_publish_commands(ctx) {
+        return;
+    }
+    let vars = ExecVars {
+        session: SessionVars {
+            app: app.to_string(),
+            flashver: "ngx-local-relay".to_string(),
+            tcurl: tc_url.to_string(),
+            addr: url.to_string(),
+            ..SessionVars::default()
+        },
+        name: name.to_string(),
+        ..ExecVars::default()
+    };
+    published(id, ctx, vars, sinks);
+}
+
+fn has_publish_commands(ctx: &RtmpConfCtx) -> bool {
+    !exec_conf(ctx).lists.iter().all(Vec::is_empty) || !record_done_lists(ctx).is_empty()
+}
+
+/// What a publish starts: exec_publish, exec_push, and exec_record_done for the recorders.
+fn published(id: u64, ctx: &RtmpConfCtx, vars: ExecVars, sinks: Option<&mut Sinks>) {
+    let conf = exec_conf(ctx);
+    let record_done = record_done_lists(ctx);
     notify(ExecKind::Publish, conf.list(ExecKind::Publish), &vars);
     let pushes = supervise(ExecKind::Push, conf, &vars);
-    if let (false, Some(sinks)) = (record_done.is_empty(), conn.sinks.as_mut()) {
+    if let (false, Some(sinks)) = (record_done.is_empty(), sinks) {
         let vars = vars.clone();
         sinks.on_record_closed(Rc::new(move |recorder: &str, path: &str| {
             let Some((_, cmds)) = record_done.iter().find(|(id, _)| id == recorder) else {
@@ -109,7 +147,7 @@ pub fn publish(conn: &mut Conn, ctx: &RtmpConfCtx, req: &PublishRequest) {
     let done = conf.list(ExecKind::PublishDone).to_vec();
     SESSIONS.with(|s| {
         s.borrow_mut().insert(
-            conn.id,
+            id,
             SessionExec {
                 vars,
                 done: (ExecKind::PublishDone, done),
@@ -176,7 +214,12 @@ pub fn play(conn: &mut Conn, ctx: &RtmpConfCtx, req: &PlayRequest) {
 
 /// The session stopped publishing or playing (closeStream, deleteStream, disconnect).
 pub fn leave(conn: &Conn) {
-    let Some(s) = SESSIONS.with(|m| m.borrow_mut().remove(&conn.id)) else {
+    left(conn.id);
+}
+
+/// The session or pull relay `id` stopped publishing or playing.
+pub fn left(id: u64) {
+    let Some(s) = SESSIONS.with(|m| m.borrow_mut().remove(&id)) else {
         return;
     };
     notify(s.done.0, &s.done.1, &s.vars);
@@ -184,7 +227,7 @@ pub fn leave(conn: &Conn) {
         children::stop(id, "publisher left");
     }
     if let Some(key) = s.pull {
-        let stop = PULLS.with(|p| p.borrow_mut().leave(&key, conn.id));
+        let stop = PULLS.with(|p| p.borrow_mut().leave(&key, id));
         for id in stop.unwrap_or_default() {
             children::stop(id, "last player left");
         }

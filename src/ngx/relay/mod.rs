@@ -1,10 +1,19 @@
-//! Push relays of this worker: started when a stream is published in an application with
+//! Relays of this worker. Pushes: started when a stream is published in an application with
 //! `push` targets, stopped when its publisher leaves, added and removed at run time through
-//! /control/push. Each relay (push.rs) is its own outbound connection and hub subscriber.
+//! /control/push; each (push.rs) is its own outbound connection and hub subscriber. Pulls
+//! (pulls.rs, pull.rs): started when a stream nobody publishes is played, or with the
+//! worker (`static`); each publishes what it plays elsewhere into the hub.
 mod addr;
+mod link;
+mod pull;
+mod pulls;
 mod push;
 
 pub use addr::{from_sockaddr, resolve, to_sockaddr, unix_sockaddr};
+pub use pulls::{
+    player_joined, player_left, pull_clients, pulls_stream, session_closed, start_statics,
+    stop_pulls,
+};
 pub use push::Settings;
 
 use super::conf::RtmpConfCtx;
@@ -36,7 +45,7 @@ fn count_closed(bytes_in: u64, bytes_out: u64) {
 }
 
 /// Bytes in and out of every relay connection of the worker so far, for the server totals
-/// of /stat (relays are not clients of a stream there).
+/// of /stat (pushes are not clients of a stream there).
 pub fn bytes() -> (u64, u64) {
     let (mut total_in, mut total_out) = CLOSED.with(Cell::get);
     ids_where(|p| {
@@ -49,7 +58,8 @@ pub fn bytes() -> (u64, u64) {
         total_out += o;
         false
     });
-    (total_in, total_out)
+    let (pulled_in, pulled_out) = pulls::live_bytes();
+    (total_in + pulled_in, total_out + pulled_out)
 }
 
 /// The relays of the worker, as pointers: handlers may free relays, so callers look each up
@@ -93,8 +103,8 @@ pub fn server_settings(srv: *const RtmpConfCtx, reconnect_ms: u64) -> Settings {
     }
 }
 
-fn settings(conn: &Conn, app: &RtmpConfCtx) -> Settings {
-    server_settings(conn.srv, relay_conf(app).push_reconnect.unwrap_or(3000))
+fn settings(srv: *mut RtmpConfCtx, app: &RtmpConfCtx) -> Settings {
+    server_settings(srv, relay_conf(app).push_reconnect.unwrap_or(3000))
 }
 
 /// Host, port and path: two spellings of one target compare equal.
@@ -107,14 +117,14 @@ fn same_target(a: &RelayTarget, b: &RelayTarget) -> bool {
 }
 
 fn start(
-    conn: &Conn,
+    srv: *mut RtmpConfCtx,
     app: &RtmpConfCtx,
     key: &StreamKey,
     target: PushTarget,
     origin: &'static str,
 ) {
     let id = next_session_id();
-    let p = push::create(id, key.clone(), target, origin, settings(conn, app));
+    let p = push::create(id, key.clone(), target, origin, settings(srv, app));
     PUSHES.with(|m| m.borrow_mut().insert(id, p as usize));
 }
 
@@ -152,7 +162,7 @@ fn from_own_push(conn: &Conn) -> bool {
     let Some(peer) = peer.map(addr::canonical) else {
         return false;
     };
-    !ids_where(|p| p.local == Some(peer)).is_empty()
+    !ids_where(|p| p.link.local == Some(peer)).is_empty()
 }
 
 /// A stream began publishing in an application with `live on` (app.rs): its `push` targets
@@ -160,13 +170,7 @@ fn from_own_push(conn: &Conn) -> bool {
 /// receiving application (the C module would, and `push`es between two applications of one
 /// server would feed each other for ever).
 pub fn publish_started(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey) {
-    let targets: Vec<PushTarget> = relay_conf(app)
-        .pushes
-        .iter()
-        .filter(|t| t.target.scheme == Scheme::Rtmp)
-        .filter(|t| t.target.name.as_deref().is_none_or(|n| n == key.name))
-        .cloned()
-        .collect();
+    let targets = push_targets(app, key);
     if targets.is_empty() {
         return;
     }
@@ -184,8 +188,19 @@ pub fn publish_started(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey) {
         return;
     }
     for t in targets {
-        start(conn, app, key, t, "the push directive");
+        start(conn.srv, app, key, t, "the push directive");
     }
+}
+
+/// The application's `push` targets for stream `key` (their `name=` filter).
+fn push_targets(app: &RtmpConfCtx, key: &StreamKey) -> Vec<PushTarget> {
+    relay_conf(app)
+        .pushes
+        .iter()
+        .filter(|t| t.target.scheme == Scheme::Rtmp)
+        .filter(|t| t.target.name.as_deref().is_none_or(|n| n == key.name))
+        .cloned()
+        .collect()
 }
 
 /// The publisher of `key` left: every relay of the stream stops.
@@ -229,7 +244,7 @@ pub fn start_url(conn: &Conn, url: &str, origin: &'static str) -> Result<bool, (
         addrs,
         unix: None,
     };
-    start(conn, ctx, key, target, origin);
+    start(conn.srv, ctx, key, target, origin);
     Ok(true)
 }
 

@@ -1,27 +1,21 @@
-//! One push relay: an outbound connection in nginx's event loop (ngx_event_connect_peer,
-//! non-blocking) that publishes a local stream on a remote server. The PushSession (core)
-//! speaks the protocol; once the server has started the publish, the relay subscribes to the
-//! hub like a player and its write handler writes the stream's shared bytes with writev.
-//! When the connection fails or the server closes it, the relay waits (backoff) and
-//! connects again, for as long as the local stream is published.
-use super::addr::{local_addr, to_sockaddr, unix_sockaddr};
+//! One push relay: an outbound connection (link.rs) that publishes a local stream on a
+//! remote server. The PushSession (core) speaks the protocol; once the server has started
+//! the publish, the relay subscribes to the hub like a player and its write handler writes
+//! the stream's shared bytes with writev. When the connection fails or the server closes
+//! it, the relay waits (backoff) and connects again, for as long as the local stream is
+//! published.
+use super::link::{owner_of, Link, Opened};
 use crate::ngx::conn::{now, wake};
-use crate::ngx::ffi::log;
 use crate::ngx::flush::{flush_outbox, Flush};
 use crate::ngx::ngx_rtmp_relay_module::PushTarget;
-use crate::ngx::peer::{connect_error, fixed_peer};
 use crate::ngx::read_loop::{read_bounded, ReadEnd};
 use crate::ngx::resolver::{cancel, lookup, route, Resolved, Resolver, Route, Started};
 use crate::ngx::worker::with_hub;
-use nginx_sys::{
-    ngx_connection_t, ngx_event_t, ngx_int_t, ngx_log_t, ngx_msec_t, ngx_peer_connection_t,
-    ngx_str_t, NGX_LOG_ERR, NGX_LOG_INFO,
-};
+use nginx_sys::{ngx_event_t, ngx_msec_t, NGX_LOG_ERR};
 use ngx_rtmp_core::hub::{Outbox, OutboxLimits, SharedOutbox, StreamKey};
-use ngx_rtmp_core::relay::{Backoff, PushConfig, PushEvent, PushParams, PushSession};
+use ngx_rtmp_core::relay::{PushConfig, PushEvent, PushParams, PushSession};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::{addr_of_mut, null_mut};
 
 /// What a relay takes from the publisher's server and application.
 #[derive(Debug, Clone, Copy)]
@@ -59,24 +53,12 @@ pub struct Push {
     pub origin: &'static str,
     settings: Settings,
     phase: Phase,
-    c: *mut ngx_connection_t,
-    pc: ngx_peer_connection_t,
-    sockaddr: libc::sockaddr_storage,
-    /// "host:port", for nginx's own connect() messages.
-    peer_text: String,
-    peer_name: ngx_str_t,
+    /// The connection; its local address tells our own push coming back in (see
+    /// `super::from_own_push`).
+    pub link: Link,
     session: Option<PushSession>,
     outbox: SharedOutbox,
     events: Vec<PushEvent>,
-    backoff: Backoff,
-    attempts: usize,
-    retry: ngx_event_t,
-    log: ngx_log_t,
-    /// ", url: URL, stream: app/name", appended to every log line of the relay.
-    context: String,
-    /// The local address of the current connection: a publish that arrives from it on this
-    /// server is our own push coming back in (see `super::from_own_push`).
-    pub local: Option<SocketAddr>,
 }
 
 impl Push {
@@ -109,55 +91,31 @@ pub fn create(
     origin: &'static str,
     settings: Settings,
 ) -> *mut Push {
-    // SAFETY: the cycle's log is valid in a running worker; all-zero is nginx's starting
-    // state for events and peer connections.
-    let p = unsafe {
-        Box::into_raw(Box::new(Push {
-            id,
-            key,
-            target,
-            origin,
-            settings,
-            phase: Phase::Waiting,
-            c: null_mut(),
-            pc: std::mem::zeroed(),
-            sockaddr: std::mem::zeroed(),
-            peer_text: String::new(),
-            peer_name: std::mem::zeroed(),
-            session: None,
-            outbox: Outbox::shared(0, OutboxLimits::default()),
-            events: Vec::new(),
-            backoff: Backoff::new(settings.reconnect_ms),
-            attempts: 0,
-            retry: std::mem::zeroed(),
-            log: *(*nginx_sys::ngx_cycle).log,
-            context: String::new(),
-            local: None,
-        }))
-    };
-    // SAFETY: p was just made; its events and log point into the same box, which lives
-    // until `destroy`.
+    let p = Box::into_raw(Box::new(Push {
+        id,
+        key,
+        target,
+        origin,
+        settings,
+        phase: Phase::Waiting,
+        link: Link::new(settings.reconnect_ms),
+        session: None,
+        outbox: Outbox::shared(0, OutboxLimits::default()),
+        events: Vec::new(),
+    }));
+    // SAFETY: p was just made; the link lives in the same box, which lives until `destroy`.
     unsafe {
         let push = &mut *p;
-        push.context = format!(
+        let context = format!(
             ", url: {}, stream: {}/{}",
             push.url(),
             push.key.app,
             push.key.name
         );
-        push.log.handler = Some(push_log_context);
-        push.log.data = p as *mut std::ffi::c_void;
-        push.log.connection = 0;
-        push.retry.handler = Some(retry_handler);
-        push.retry.data = p as *mut std::ffi::c_void;
-        push.retry.log = addr_of_mut!(push.log);
-        // A worker that shuts down need not wait for a retry.
-        push.retry.set_cancelable(1);
-        log(
-            addr_of_mut!(push.log),
-            NGX_LOG_INFO,
-            &format!("relay: push started ({})", push.origin),
-        );
+        push.link
+            .init(p as *mut std::ffi::c_void, Some(retry_handler), context);
+        push.link
+            .info(&format!("relay: push started ({})", push.origin));
         connect(p);
     }
     p
@@ -173,38 +131,10 @@ pub unsafe fn destroy(p: *mut Push, why: &str) {
     unsafe {
         disconnect(p);
         let push = &mut *p;
-        if push.retry.timer_set() != 0 {
-            nginx_sys::ngx_del_timer(addr_of_mut!(push.retry));
-        }
-        if push.retry.posted() != 0 {
-            nginx_sys::ngx_delete_posted_event(addr_of_mut!(push.retry));
-        }
-        log(
-            addr_of_mut!(push.log),
-            NGX_LOG_INFO,
-            &format!("relay: push stopped: {why}"),
-        );
+        push.link.cancel_retry();
+        push.link.info(&format!("relay: push stopped: {why}"));
         drop(Box::from_raw(p));
     }
-}
-
-/// Appends the relay's URL and stream to its log lines, as the connection log handler does
-/// for sessions.
-unsafe extern "C" fn push_log_context(l: *mut ngx_log_t, buf: *mut u8, len: usize) -> *mut u8 {
-    let body = || {
-        // SAFETY: l is a relay's log (data = the Push), buf has len writable bytes.
-        unsafe {
-            let p = (*l).data as *const Push;
-            if p.is_null() {
-                return buf;
-            }
-            let text = &(*p).context;
-            let n = text.len().min(len);
-            std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
-            buf.add(n)
-        }
-    };
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(buf)
 }
 
 /// Runs a handler body; a panic fails the attempt instead of unwinding into nginx.
@@ -266,53 +196,22 @@ fn after_lookup(id: u64, chunk_size: u32, res: Resolved) {
     });
 }
 
-/// Connects to one of `addrs` (the next in turn at each attempt).
+/// Connects to the target's socket or one of `addrs` (the next in turn at each attempt).
 unsafe fn connect_to(p: *mut Push, addrs: &[SocketAddr], chunk_size: u32) {
     // SAFETY: p is a live relay without a connection.
     unsafe {
         let push = &mut *p;
-        let Some((storage, socklen, peer_text)) = peer_address(push, addrs) else {
-            return fail(p, "no address");
+        let owner = p as *mut std::ffi::c_void;
+        let read = Some(read_handler as unsafe extern "C" fn(*mut ngx_event_t));
+        let write = Some(write_handler as unsafe extern "C" fn(*mut ngx_event_t));
+        let opened = match push
+            .link
+            .open(&push.target, addrs, owner, read, write, "push")
+        {
+            Ok(o) => o,
+            Err(why) => return fail(p, why),
         };
-        push.attempts = push.attempts.wrapping_add(1);
-        push.sockaddr = storage;
-        push.peer_text = peer_text;
-        push.peer_name = ngx_str_t {
-            len: push.peer_text.len(),
-            data: push.peer_text.as_ptr() as *mut u8,
-        };
-        push.pc = std::mem::zeroed();
-        push.pc.sockaddr = addr_of_mut!(push.sockaddr) as *mut nginx_sys::sockaddr;
-        push.pc.socklen = socklen;
-        push.pc.name = addr_of_mut!(push.peer_name);
-        push.pc.get = Some(fixed_peer);
-        push.pc.log = addr_of_mut!(push.log);
-        // recv/send errors (a reset) are the relay's to report: nginx logs them at info.
-        push.pc
-            .set_log_error(nginx_sys::ngx_connection_log_error_e_NGX_ERROR_INFO);
-        log(
-            addr_of_mut!(push.log),
-            NGX_LOG_INFO,
-            &format!("relay: push connecting to {}", push.peer_text),
-        );
-        let rc = nginx_sys::ngx_event_connect_peer(addr_of_mut!(push.pc));
-        if rc != nginx_sys::NGX_OK as ngx_int_t && rc != nginx_sys::NGX_AGAIN as ngx_int_t {
-            // nginx logged why (connect() failed ...) and closed the socket.
-            fail(p, "cannot connect");
-            return;
-        }
-        let c = push.pc.connection;
-        push.c = c;
-        (*c).pool = nginx_sys::ngx_create_pool(4096, addr_of_mut!(push.log));
-        if (*c).pool.is_null() {
-            fail(p, "out of memory");
-            return;
-        }
-        (*c).data = p as *mut std::ffi::c_void;
-        (*(*c).read).handler = Some(read_handler);
-        (*(*c).write).handler = Some(write_handler);
-        push.log.connection = (*c).number;
-        push.local = local_addr((*c).fd).map(super::addr::canonical);
+        let c = push.link.c;
         let params = PushParams::new(&push.target.target, &push.key.app, &push.key.name);
         let session = PushSession::new(PushConfig {
             params,
@@ -331,32 +230,11 @@ unsafe fn connect_to(p: *mut Push, addrs: &[SocketAddr], chunk_size: u32) {
         push.outbox = Outbox::shared((*c).write as usize, OutboxLimits::default());
         // The whole way to a started publish has one deadline.
         nginx_sys::ngx_add_timer((*c).read, push.settings.timeout);
-        if rc == nginx_sys::NGX_OK as ngx_int_t {
-            connected(p);
-        } else {
-            push.phase = Phase::Connecting;
+        match opened {
+            Opened::Connected => connected(p),
+            Opened::InProgress => push.phase = Phase::Connecting,
         }
     }
-}
-
-/// The address of this attempt (a push rotates through its host's addresses), its length
-/// and how nginx's messages name it.
-fn peer_address(
-    push: &Push,
-    addrs: &[SocketAddr],
-) -> Option<(libc::sockaddr_storage, libc::socklen_t, String)> {
-    if let Some(path) = &push.target.unix {
-        let sun = unix_sockaddr(path)?;
-        // SAFETY: all-zero is a valid sockaddr_storage, which is larger than sockaddr_un.
-        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        // SAFETY: as above; sockaddr_storage is aligned for every address type.
-        unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_un, sun) };
-        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-        return Some((storage, len, format!("unix:{path}")));
-    }
-    let addr = addrs.get(push.attempts % addrs.len().max(1))?;
-    let (storage, len) = to_sockaddr(addr);
-    Some((storage, len, addr.to_string()))
 }
 
 /// The TCP connection is up: send C0+C1.
@@ -365,7 +243,7 @@ unsafe fn connected(p: *mut Push) {
     unsafe {
         let push = &mut *p;
         push.phase = Phase::Talking;
-        nginx_sys::ngx_tcp_nodelay(push.c);
+        nginx_sys::ngx_tcp_nodelay(push.link.c);
         flush(p);
     }
 }
@@ -382,7 +260,7 @@ unsafe extern "C" fn retry_handler(ev: *mut ngx_event_t) {
 unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
     // SAFETY: a relay connection's write event carries the connection, whose data is the
     // relay (the connection is closed before the relay is freed).
-    let p = unsafe { (*((*wev).data as *mut ngx_connection_t)).data as *mut Push };
+    let p = unsafe { owner_of::<Push>(wev) };
     if p.is_null() {
         return;
     }
@@ -394,7 +272,7 @@ unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
                 return;
             }
             if (*p).phase == Phase::Connecting {
-                if let Some(err) = connect_error((*(*p).c).fd) {
+                if let Some(err) = (*p).link.connect_error() {
                     fail(p, &format!("connect() failed: {err}"));
                     return;
                 }
@@ -408,7 +286,7 @@ unsafe extern "C" fn write_handler(wev: *mut ngx_event_t) {
 
 unsafe extern "C" fn read_handler(rev: *mut ngx_event_t) {
     // SAFETY: as for write_handler.
-    let p = unsafe { (*((*rev).data as *mut ngx_connection_t)).data as *mut Push };
+    let p = unsafe { owner_of::<Push>(rev) };
     if p.is_null() {
         return;
     }
@@ -421,7 +299,7 @@ unsafe extern "C" fn read_handler(rev: *mut ngx_event_t) {
 unsafe fn on_read(p: *mut Push, rev: *mut ngx_event_t) {
     // SAFETY: p is a live relay with a connection (see read_handler).
     unsafe {
-        let c = (*p).c;
+        let c = (*p).link.c;
         if (*rev).timedout() != 0 {
             let ms = (*p).settings.timeout;
             fail(
@@ -461,7 +339,7 @@ unsafe fn handle_events(p: *mut Push) -> bool {
                 PushEvent::Ready { stream_id } => {
                     let push = &mut *p;
                     push.phase = Phase::Ready(now());
-                    let rev = (*push.c).read;
+                    let rev = (*push.link.c).read;
                     if (*rev).timer_set() != 0 {
                         nginx_sys::ngx_del_timer(rev);
                     }
@@ -476,11 +354,9 @@ unsafe fn handle_events(p: *mut Push) -> bool {
                         fail(p, "the stream is no longer published");
                         return false;
                     }
-                    log(
-                        addr_of_mut!(push.log),
-                        NGX_LOG_INFO,
-                        &format!("relay: push publishing (message stream {stream_id})"),
-                    );
+                    push.link.info(&format!(
+                        "relay: push publishing (message stream {stream_id})"
+                    ));
                 }
                 PushEvent::Failed(why) => {
                     fail(p, &format!("the server refused: {why}"));
@@ -505,11 +381,11 @@ unsafe fn flush(p: *mut Push) {
     // SAFETY: p is a live relay with a connection.
     unsafe {
         let push = &mut *p;
-        if push.c.is_null() || push.phase == Phase::Connecting {
+        if push.link.c.is_null() || push.phase == Phase::Connecting {
             return;
         }
         move_session_output(push);
-        match flush_outbox(push.c, &push.outbox, push.settings.timeout) {
+        match flush_outbox(push.link.c, &push.outbox, push.settings.timeout) {
             Flush::Drained | Flush::Blocked => {}
             Flush::Fatal(why) => fail(p, why),
             Flush::Failed(err) => fail(p, &format!("send failed: {err}")),
@@ -526,26 +402,10 @@ unsafe fn fail(p: *mut Push, why: &str) {
             Phase::Ready(since) => Some(now().wrapping_sub(since) as u64),
             _ => None,
         };
-        log(
-            addr_of_mut!(push.log),
-            NGX_LOG_ERR,
-            &format!("relay: push failed: {why}"),
-        );
+        push.link
+            .log_at(NGX_LOG_ERR, &format!("relay: push failed: {why}"));
         disconnect(p);
-        let push = &mut *p;
-        let delay = push.backoff.next_delay(published);
-        log(
-            addr_of_mut!(push.log),
-            NGX_LOG_INFO,
-            &format!(
-                "relay: push reconnects in {delay} ms (attempt {})",
-                push.backoff.failures() + 1
-            ),
-        );
-        if push.retry.timer_set() != 0 {
-            nginx_sys::ngx_del_timer(addr_of_mut!(push.retry));
-        }
-        nginx_sys::ngx_add_timer(addr_of_mut!(push.retry), delay.max(1) as ngx_msec_t);
+        (*p).link.schedule_retry(published, "push");
     }
 }
 
@@ -565,21 +425,9 @@ unsafe fn disconnect(p: *mut Push) {
             super::count_closed(bytes_in, push.outbox.borrow().bytes_out);
         }
         push.session = None;
-        push.local = None;
         push.events.clear();
         // Drop queued bytes (and their references to shared media) now.
         push.outbox = Outbox::shared(0, OutboxLimits::default());
-        let c = push.c;
-        if c.is_null() {
-            return;
-        }
-        push.c = null_mut();
-        push.log.connection = 0;
-        (*c).data = null_mut();
-        let pool = (*c).pool;
-        nginx_sys::ngx_close_connection(c);
-        if !pool.is_null() {
-            nginx_sys::ngx_destroy_pool(pool);
-        }
+        push.link.close();
     }
 }

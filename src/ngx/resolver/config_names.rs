@@ -1,8 +1,8 @@
-//! The host names written in the configuration (push targets, hook URLs) of servers without a
+//! The host names written in the configuration (push and pull targets, hook URLs) of servers without a
 //! `resolver`: resolved once, when the configuration has been read and merged, with
 //! getaddrinfo, as the C module's ngx_parse_url does (a reload resolves again). A name that
-//! does not resolve fails the configuration. Servers with a resolver resolve their names when
-//! they use them.
+//! does not resolve fails the configuration. Servers with a resolver resolve their push and
+//! hook names when they use them.
 use crate::ngx::conf::RtmpConfCtx;
 use crate::ngx::ffi::conf_emerg;
 use crate::ngx::ngx_rtmp_core_module::{core_app_conf, core_srv_conf, CoreMainConf};
@@ -37,9 +37,7 @@ fn resolve_ctx(ctx: &RtmpConfCtx, cache: &mut Cache) -> Result<(), String> {
             core_app_conf(ctx).name.clone(),
         )
     };
-    if has_resolver {
-        return Ok(());
-    }
+
     let place = if app.is_empty() {
         String::new()
     } else {
@@ -47,11 +45,22 @@ fn resolve_ctx(ctx: &RtmpConfCtx, cache: &mut Cache) -> Result<(), String> {
     };
     // SAFETY: the configuration is being built: nothing else holds these settings.
     let (relay, notify) = unsafe { (relay_conf_mut(ctx), notify_conf_mut(ctx)) };
-    for t in relay.pushes.iter_mut() {
-        if t.target.scheme == Scheme::Rtmp && needs_lookup(&t.target.host, &t.addrs) {
-            t.addrs = lookup(cache, &t.target.host, t.target.port)
-                .map_err(|e| format!("{e} in push url \"{}\"{place}", t.target.url))?;
+    // A server's resolver finds push and hook hosts when they are used; pull hosts are
+    // always resolved here, as the C module does.
+    let targets = [("push", &mut relay.pushes), ("pull", &mut relay.pulls)];
+    for (what, list) in targets {
+        if has_resolver && what == "push" {
+            continue;
         }
+        for t in list.iter_mut() {
+            if t.target.scheme == Scheme::Rtmp && needs_lookup(&t.target.host, &t.addrs) {
+                t.addrs = lookup(cache, &t.target.host, t.target.port)
+                    .map_err(|e| format!("{e} in {what} url \"{}\"{place}", t.target.url))?;
+            }
+        }
+    }
+    if has_resolver {
+        return Ok(());
     }
     for h in notify.hooks_mut().into_iter().flatten() {
         if needs_lookup(&h.url.host, &h.addrs) {
