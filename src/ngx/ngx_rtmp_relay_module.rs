@@ -1,6 +1,7 @@
 //! `push`, `pull` and the relay settings with nginx-rtmp-module's syntax (plus `rtmps://`).
-//! Plain `push` relays run (relay/); `pull`, `session_relay` and `rtmps://` pushes are
-//! checked and kept for a later release.
+//! `push` relays run (relay/; `rtmps://` ones through TLS, with the `rtmp_relay_ssl_*`
+//! settings of ngx_rtmp_ssl_module); `pull` and `session_relay` are checked and kept for a
+//! later release.
 use super::conf::{
     app_conf_ctx, directive, later_set, rtmp_module, set, Conf, Directive, RtmpConfCtx,
     RtmpModuleCtx, APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
@@ -51,14 +52,11 @@ fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
         c.pulls.push(target);
         return Ok(());
     }
-    let addrs = if target.scheme == Scheme::Rtmps {
-        // RTMPS pushes come with TLS; until then they are kept, named in the start-up
-        // warning, and never started.
-        super::deferred::note("push rtmps://");
-        Vec::new()
-    } else {
-        resolve(&target.host, target.port).map_err(|e| format!("{e} in url \"{}\"", target.url))?
-    };
+    if target.scheme == Scheme::Rtmps && !super::tls::AVAILABLE {
+        return Err(super::tls::unavailable("\"rtmps://\" in \"push\""));
+    }
+    let addrs =
+        resolve(&target.host, target.port).map_err(|e| format!("{e} in url \"{}\"", target.url))?;
     c.pushes.push(PushTarget { target, addrs });
     Ok(())
 }

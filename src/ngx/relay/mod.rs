@@ -78,6 +78,7 @@ fn settings(conn: &Conn, app: &RtmpConfCtx) -> Settings {
         ack_window: cscf.ack_window.unwrap_or(5_000_000) as u32,
         max_message: cscf.max_message.unwrap_or(1 << 20) as u32,
         reconnect_ms: relay_conf(app).push_reconnect.unwrap_or(3000),
+        tls: super::tls::ClientTls::of(app),
     }
 }
 
@@ -115,7 +116,6 @@ pub fn publish_started(conn: &Conn, app: &RtmpConfCtx, key: &StreamKey) {
     let targets: Vec<PushTarget> = relay_conf(app)
         .pushes
         .iter()
-        .filter(|t| t.target.scheme == Scheme::Rtmp)
         .filter(|t| t.target.name.as_deref().is_none_or(|n| n == key.name))
         .cloned()
         .collect();
@@ -154,8 +154,8 @@ pub fn control_start(conn: &Conn, url: &str) -> Result<bool, (u16, String)> {
         return Ok(false);
     };
     let target = parse_push("push", &[url]).map_err(|e| (400, e.to_string()))?;
-    if target.scheme == Scheme::Rtmps {
-        return Err((501, "rtmps:// pushes come with RTMPS support".into()));
+    if target.scheme == Scheme::Rtmps && !super::tls::AVAILABLE {
+        return Err((501, super::tls::unavailable("rtmps://")));
     }
     if !ids_where(|p| &p.key == key && same_target(&p.target.target, &target)).is_empty() {
         return Ok(false);

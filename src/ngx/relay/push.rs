@@ -10,11 +10,13 @@ use crate::ngx::ffi::log;
 use crate::ngx::flush::{flush_outbox, Flush};
 use crate::ngx::ngx_rtmp_relay_module::PushTarget;
 use crate::ngx::read_loop::{read_bounded, ReadEnd};
+use crate::ngx::tls::ClientTls;
 use crate::ngx::worker::with_hub;
 use nginx_sys::{
     ngx_connection_t, ngx_event_t, ngx_int_t, ngx_log_t, ngx_msec_t, ngx_peer_connection_t,
     ngx_str_t, NGX_LOG_ERR, NGX_LOG_INFO,
 };
+use ngx_rtmp_core::config::relay::Scheme;
 use ngx_rtmp_core::hub::{Outbox, OutboxLimits, SharedOutbox, StreamKey};
 use ngx_rtmp_core::relay::{Backoff, PushConfig, PushEvent, PushParams, PushSession};
 use std::net::SocketAddr;
@@ -22,7 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{addr_of_mut, null_mut};
 
 /// What a relay takes from the publisher's server and application.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// `timeout`: to connect and get the publish started, and to send once started.
     pub timeout: ngx_msec_t,
@@ -30,6 +32,8 @@ pub struct Settings {
     pub max_message: u32,
     /// `push_reconnect`: the first wait after a failure.
     pub reconnect_ms: u64,
+    /// How an `rtmps://` target is spoken to (`rtmp_relay_ssl_*`).
+    pub tls: ClientTls,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,6 +42,8 @@ enum Phase {
     Waiting,
     /// connect() in progress.
     Connecting,
+    /// The TLS handshake of an `rtmps://` target (nginx drives it).
+    Securing,
     /// Handshake, connect, createStream, publish.
     Talking,
     /// Publishing since this time: subscribed to the hub.
@@ -83,8 +89,8 @@ impl Push {
     /// The target as the configuration wrote it.
     pub fn url(&self) -> String {
         let scheme = match self.target.target.scheme {
-            ngx_rtmp_core::config::relay::Scheme::Rtmp => "rtmp",
-            ngx_rtmp_core::config::relay::Scheme::Rtmps => "rtmps",
+            Scheme::Rtmp => "rtmp",
+            Scheme::Rtmps => "rtmps",
         };
         format!("{scheme}://{}", self.target.target.url)
     }
@@ -98,6 +104,7 @@ pub fn create(
     from_control: bool,
     settings: Settings,
 ) -> *mut Push {
+    let backoff = Backoff::new(settings.reconnect_ms);
     // SAFETY: the cycle's log is valid in a running worker; all-zero is nginx's starting
     // state for events and peer connections.
     let p = unsafe {
@@ -116,7 +123,7 @@ pub fn create(
             session: None,
             outbox: Outbox::shared(0, OutboxLimits::default()),
             events: Vec::new(),
-            backoff: Backoff::new(settings.reconnect_ms),
+            backoff,
             attempts: 0,
             retry: std::mem::zeroed(),
             log: *(*nginx_sys::ngx_cycle).log,
@@ -304,14 +311,61 @@ unsafe fn connect(p: *mut Push) {
     }
 }
 
-/// The TCP connection is up: send C0+C1.
+/// The TCP connection is up: TLS first for an `rtmps://` target, then C0+C1.
 unsafe fn connected(p: *mut Push) {
     // SAFETY: p is a live relay with a connection.
     unsafe {
         let push = &mut *p;
         push.phase = Phase::Talking;
         nginx_sys::ngx_tcp_nodelay(push.c);
+        if push.target.target.scheme == Scheme::Rtmps {
+            push.phase = Phase::Securing;
+            let host = &push.target.target.host;
+            match push.settings.tls.handshake(push.c, host, Some(tls_done)) {
+                Ok(true) => secured(p),
+                Ok(false) => {}
+                Err(why) => fail(p, &why),
+            }
+            return;
+        }
         flush(p);
+    }
+}
+
+/// nginx ends the TLS handshake (done, failed or past the relay's deadline).
+unsafe extern "C" fn tls_done(c: *mut ngx_connection_t) {
+    // SAFETY: the relay's connection carries it in data (cleared before the relay is freed).
+    let p = unsafe { (*c).data as *mut Push };
+    if p.is_null() {
+        return;
+    }
+    guarded(p, "TLS handshake", || {
+        // SAFETY: p is live and its connection is c.
+        unsafe { secured(p) }
+    });
+}
+
+/// The handshake is over: with a good certificate the relay speaks RTMP through TLS.
+unsafe fn secured(p: *mut Push) {
+    // SAFETY: p is a live relay whose connection did its TLS handshake.
+    unsafe {
+        let push = &mut *p;
+        let c = push.c;
+        match push.settings.tls.finish(c) {
+            Err(why) => fail(p, &why),
+            Ok(how) => {
+                log(
+                    addr_of_mut!(push.log),
+                    NGX_LOG_INFO,
+                    &format!("relay: push TLS: {how}"),
+                );
+                // nginx's handshake handlers stood in for ours.
+                (*(*c).read).handler = Some(read_handler);
+                (*(*c).write).handler = Some(write_handler);
+                push.phase = Phase::Talking;
+                flush(p);
+            }
+        }
     }
 }
 
@@ -470,7 +524,7 @@ unsafe fn flush(p: *mut Push) {
     // SAFETY: p is a live relay with a connection.
     unsafe {
         let push = &mut *p;
-        if push.c.is_null() || push.phase == Phase::Connecting {
+        if push.c.is_null() || matches!(push.phase, Phase::Connecting | Phase::Securing) {
             return;
         }
         move_session_output(push);
@@ -537,10 +591,6 @@ unsafe fn disconnect(p: *mut Push) {
         push.c = null_mut();
         push.log.connection = 0;
         (*c).data = null_mut();
-        let pool = (*c).pool;
-        nginx_sys::ngx_close_connection(c);
-        if !pool.is_null() {
-            nginx_sys::ngx_destroy_pool(pool);
-        }
+        crate::ngx::tls::close_connection(c);
     }
 }
