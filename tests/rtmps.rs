@@ -189,22 +189,6 @@ impl Drop for Master {
     }
 }
 
-/// At least 90% of `seconds` of 25 fps video and 44.1 kHz AAC (1024 samples a frame).
-fn assert_decoded(what: &str, r: &PlayResult, seconds: f64) {
-    let video = (seconds * 25.0 * 0.9) as u32;
-    let audio = (seconds * 44100.0 / 1024.0 * 0.9) as u32;
-    eprintln!(
-        "{what}: {} video / {} audio frames decoded in {seconds} s (need {video} / {audio})",
-        r.video_frames, r.audio_frames
-    );
-    assert_eq!(r.video_codec.as_deref(), Some("h264"), "{what}: {r:?}");
-    assert_eq!(r.audio_codec.as_deref(), Some("aac"), "{what}: {r:?}");
-    assert!(
-        r.video_frames >= video && r.audio_frames >= audio,
-        "{what}: too few frames: {r:?}"
-    );
-}
-
 fn lines_with(ng: &Nginx, needles: &[&str]) -> Vec<String> {
     ng.error_log()
         .lines()
