@@ -19,6 +19,7 @@ pub struct ListenSpec {
     pub opts: ListenOpts,
     pub srv_ctx: *mut RtmpConfCtx,
     /// "FILE:LINE" of the directive, for errors found once the block is read.
+    #[cfg_attr(not(ngx_feature = "ssl"), allow(dead_code))]
     pub conf_at: String,
 }
 

@@ -4,7 +4,7 @@
 //! (modelled on `proxy_ssl_*`) and allowed in rtmp{}, server{} and application{}.
 //! The OpenSSL contexts are made from these once the block is merged (tls/conf.rs).
 use super::conf::{
-    create_conf, directive, merge_conf, set, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
+    create_conf, directive, merge_conf, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
     APP_CONF_OFFSET, NGX_RTMP_MODULE, RTMP_MS, RTMP_MSA, SRV_CONF_OFFSET,
 };
 use super::values::{flag, msec, number, sec, string};
@@ -154,7 +154,30 @@ fn merge_str(v: &mut Option<String>, parent: &Option<String>, default: &str) {
     }
 }
 
+/// Without OpenSSL these settings could do nothing: refuse them rather than ignore them.
+fn needs_openssl(d: &Directive) -> Result<(), String> {
+    if super::tls::AVAILABLE {
+        return Ok(());
+    }
+    Err(super::tls::unavailable(&format!(
+        "the \"{}\" directive",
+        d.name
+    )))
+}
+
+/// A setter that parses the value with `$parse` and stores it once.
+macro_rules! tls_set {
+    ($t:ty, $field:ident, $parse:expr) => {
+        |c: &mut $t, d: &Directive| {
+            needs_openssl(d)?;
+            let v = $parse(d)?;
+            d.set_once(&mut c.$field, v)
+        }
+    };
+}
+
 fn set_certificate(c: &mut SslSrvConf, d: &Directive) -> Result<(), String> {
+    needs_openssl(d)?;
     let v = string(d)?;
     if d.name == "ssl_certificate" {
         c.certificates.push(v);
@@ -169,6 +192,7 @@ fn set_protocols(d: &Directive) -> Result<u32, String> {
 }
 
 fn set_session_cache(c: &mut SslSrvConf, d: &Directive) -> Result<(), String> {
+    needs_openssl(d)?;
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
     let v = parse_session_cache(&d.values(), page).map_err(|e| e.to_string())?;
@@ -210,35 +234,35 @@ static mut NGX_RTMP_SSL_COMMANDS: [ngx_command_t; 18] = [
         MS1M,
         SRV_CONF_OFFSET,
         S,
-        set!(S, protocols, set_protocols)
+        tls_set!(S, protocols, set_protocols)
     ),
     directive!(
         "ssl_ciphers",
         MS1,
         SRV_CONF_OFFSET,
         S,
-        set!(S, ciphers, string)
+        tls_set!(S, ciphers, string)
     ),
     directive!(
         "ssl_prefer_server_ciphers",
         MSF,
         SRV_CONF_OFFSET,
         S,
-        set!(S, prefer_server_ciphers, flag)
+        tls_set!(S, prefer_server_ciphers, flag)
     ),
     directive!(
         "ssl_dhparam",
         MS1,
         SRV_CONF_OFFSET,
         S,
-        set!(S, dhparam, string)
+        tls_set!(S, dhparam, string)
     ),
     directive!(
         "ssl_ecdh_curve",
         MS1,
         SRV_CONF_OFFSET,
         S,
-        set!(S, ecdh_curve, string)
+        tls_set!(S, ecdh_curve, string)
     ),
     directive!(
         "ssl_session_cache",
@@ -252,63 +276,63 @@ static mut NGX_RTMP_SSL_COMMANDS: [ngx_command_t; 18] = [
         MS1,
         SRV_CONF_OFFSET,
         S,
-        set!(S, session_timeout, sec)
+        tls_set!(S, session_timeout, sec)
     ),
     directive!(
         "ssl_handshake_timeout",
         MS1,
         SRV_CONF_OFFSET,
         S,
-        set!(S, handshake_timeout, msec)
+        tls_set!(S, handshake_timeout, msec)
     ),
     directive!(
         "rtmp_relay_ssl_verify",
         MSAF,
         APP_CONF_OFFSET,
         R,
-        set!(R, verify, flag)
+        tls_set!(R, verify, flag)
     ),
     directive!(
         "rtmp_relay_ssl_verify_depth",
         MSA1,
         APP_CONF_OFFSET,
         R,
-        set!(R, verify_depth, set_verify_depth)
+        tls_set!(R, verify_depth, set_verify_depth)
     ),
     directive!(
         "rtmp_relay_ssl_trusted_certificate",
         MSA1,
         APP_CONF_OFFSET,
         R,
-        set!(R, trusted_certificate, string)
+        tls_set!(R, trusted_certificate, string)
     ),
     directive!(
         "rtmp_relay_ssl_server_name",
         MSAF,
         APP_CONF_OFFSET,
         R,
-        set!(R, server_name, flag)
+        tls_set!(R, server_name, flag)
     ),
     directive!(
         "rtmp_relay_ssl_name",
         MSA1,
         APP_CONF_OFFSET,
         R,
-        set!(R, name, string)
+        tls_set!(R, name, string)
     ),
     directive!(
         "rtmp_relay_ssl_protocols",
         MSA1M,
         APP_CONF_OFFSET,
         R,
-        set!(R, protocols, set_protocols)
+        tls_set!(R, protocols, set_protocols)
     ),
     directive!(
         "rtmp_relay_ssl_ciphers",
         MSA1,
         APP_CONF_OFFSET,
         R,
-        set!(R, ciphers, string)
+        tls_set!(R, ciphers, string)
     ),
     ngx_command_t::empty(),
 ];

@@ -581,8 +581,7 @@ impl ServerSession {
         args: Vec<Value>,
     ) {
         if self.state != State::Handshake {
-            self.output
-                .command(stream_id, name, transaction_id, object, args);
+            self.output.command(stream_id, name, transaction_id, object, args);
         }
     }
 

@@ -153,8 +153,7 @@ impl PushSession {
         let chunk_size = self.cfg.chunk_size.clamp(1, MAX_CHUNK_SIZE);
         self.output.set_chunk_size(chunk_size);
         let window = self.cfg.ack_window;
-        self.output
-            .control(msg_type::WINDOW_ACK_SIZE, &window.to_be_bytes());
+        self.output.control(msg_type::WINDOW_ACK_SIZE, &window.to_be_bytes());
         let p = &self.cfg.params;
         let mut props = vec![
             ("app", amf::string(&p.app)),
@@ -169,8 +168,7 @@ impl PushSession {
             props.push(("pageUrl", amf::string(&p.page_url)));
         }
         let object = amf::object(&props);
-        self.output
-            .command(0, "connect", txn::CONNECT, object, vec![]);
+        self.output.command(0, "connect", txn::CONNECT, object, vec![]);
         self.state = State::Connecting;
     }
 
@@ -185,17 +183,14 @@ impl PushSession {
             Value::Null,
             vec![stream.clone()],
         );
-        self.output
-            .command(0, "FCPublish", txn::FC_PUBLISH, Value::Null, vec![stream]);
-        self.output
-            .command(0, "createStream", txn::CREATE_STREAM, Value::Null, vec![]);
+        self.output.command(0, "FCPublish", txn::FC_PUBLISH, Value::Null, vec![stream]);
+        self.output.command(0, "createStream", txn::CREATE_STREAM, Value::Null, vec![]);
         self.state = State::CreatingStream;
     }
 
     fn send_publish(&mut self, stream_id: u32) {
         let args = vec![amf::string(&self.cfg.params.stream), amf::string("live")];
-        self.output
-            .command(stream_id, "publish", txn::PUBLISH, Value::Null, args);
+        self.output.command(stream_id, "publish", txn::PUBLISH, Value::Null, args);
         self.state = State::Publishing(stream_id);
     }
 
@@ -333,6 +328,7 @@ impl PushSession {
     pub fn bytes_in(&self) -> u64 {
         self.bytes_in
     }
+
 }
 
 /// "code: description" of an `_error` or `onStatus`, for the log: the server's words, cut
