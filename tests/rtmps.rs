@@ -136,6 +136,11 @@ struct Receiver {
 
 impl Receiver {
     fn start(cert: &str, key: &str) -> Receiver {
+        Self::start_with(cert, key, "")
+    }
+
+    /// With `extra` server-level directives.
+    fn start_with(cert: &str, key: &str, extra: &str) -> Receiver {
         let tls_port = free_port();
         let mut opts = NginxOpts::new(&format!(
             "server {{\n\
@@ -144,6 +149,7 @@ impl Receiver {
              \x20   ssl_certificate {cert};\n\
              \x20   ssl_certificate_key {key};\n\
              \x20   ssl_handshake_timeout 2s;\n\
+             \x20   {extra}\n\
              \x20   application app {{ live on; }}\n\
              }}\n"
         ));
@@ -273,11 +279,11 @@ fn ingest_over_rtmps_plays_over_rtmps_and_rtmp() {
 }
 
 /// Plain RTMP, garbage and silence on the TLS port: each connection is closed with a line
-/// in the log, nothing above info, the worker lives on and still serves RTMPS.
+/// in the log, nothing above info, the worker lives on and, after a reload too, serves RTMPS.
 #[test]
 fn tls_port_closes_plain_rtmp_garbage_and_silence() {
     let pki = Pki::new();
-    let r = Receiver::start(&pki.file("server.crt"), &pki.file("server.key"));
+    let mut r = Receiver::start(&pki.file("server.crt"), &pki.file("server.key"));
     let workers = r.ng.worker_pids();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", r.tls_port).parse().unwrap();
 
@@ -312,12 +318,59 @@ fn tls_port_closes_plain_rtmp_garbage_and_silence() {
     assert_eq!(r.ng.worker_pids(), workers, "the worker changed");
     r.ng.assert_no_alerts();
 
+    // A reload makes the TLS context again; the inherited socket serves RTMPS at once.
+    r.ng.reload();
+    let reloaded = wait_for(Duration::from_secs(10), || {
+        let now = r.ng.worker_pids();
+        (!now.is_empty() && now.iter().all(|w| !workers.contains(w))).then_some(())
+    });
+    assert!(reloaded.is_some(), "no new worker after the reload");
     let _publisher = publish_ffmpeg(&r.tls_url("app", "y"), 30);
     assert!(
         wait_publishing(&r.ng, "app", "y", Duration::from_secs(15)).is_some(),
-        "RTMPS after the bad clients:\n{}",
+        "RTMPS after the bad clients and a reload:\n{}",
         r.ng.error_log_tail(20)
     );
+    r.ng.assert_no_alerts();
+}
+
+/// A player that stops reading a TLS connection (its ffmpeg stopped with SIGSTOP) fills the
+/// socket and nginx's TLS buffer; it is dropped after `timeout` while another RTMPS player
+/// decodes the whole stream, and the worker is the same process.
+#[test]
+fn frozen_rtmps_player_is_dropped_while_others_play() {
+    let pki = Pki::new();
+    let r = Receiver::start_with(
+        &pki.file("server.crt"),
+        &pki.file("server.key"),
+        "timeout 4s;",
+    );
+    let workers = r.ng.worker_pids();
+    // Lossless H.264: megabytes a second, so socket buffers fill within seconds.
+    let _publisher = publish_ffmpeg_with(
+        &r.ng.rtmp_url("app", "x"),
+        40,
+        "testsrc2=size=640x360:rate=25",
+        &["-g", "25", "-qp", "0"],
+    );
+    assert!(wait_publishing(&r.ng, "app", "x", Duration::from_secs(15)).is_some());
+    let mut frozen = spawn_ffmpeg_player(&r.tls_url("app", "x"), 30.0);
+    let playing = wait_for(Duration::from_secs(10), || {
+        (!lines_with(&r.ng, &["rtmp: play \"x\""]).is_empty()).then_some(())
+    });
+    assert!(playing.is_some(), "{}", r.ng.error_log_tail(20));
+    frozen.signal(libc::SIGSTOP);
+    let player = spawn_ffmpeg_player(&r.tls_url("app", "x"), 10.0);
+    let dropped = wait_for(Duration::from_secs(30), || {
+        let log = r.ng.error_log();
+        (log.contains("rtmp: client send timed out") || log.contains("too slow")).then_some(())
+    });
+    let played = finish_play(player, Duration::from_secs(50));
+    frozen.signal(libc::SIGKILL);
+    assert!(dropped.is_some(), "{}", r.ng.error_log_tail(30));
+    assert_decoded("rtmps player beside a frozen one", &played, 10.0);
+    assert_eq!(r.ng.worker_pids(), workers);
+    r.ng.assert_no_alerts();
 }
 
 /// What `nginx -t` says about RTMPS settings.

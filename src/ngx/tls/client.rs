@@ -28,17 +28,6 @@ pub struct ClientTls {
     name: Option<String>,
 }
 
-impl Default for ClientTls {
-    fn default() -> Self {
-        ClientTls {
-            ssl: std::ptr::null_mut(),
-            verify: true,
-            server_name: true,
-            name: None,
-        }
-    }
-}
-
 impl ClientTls {
     /// The settings of the application `app` (merged, its context made by conf.rs).
     pub fn of(app: &RtmpConfCtx) -> ClientTls {

@@ -11,7 +11,7 @@ pub fn init(_cf: *mut ngx_conf_t, _ctx: &RtmpConfCtx) -> bool {
 }
 
 /// A relay's TLS settings: none without OpenSSL.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ClientTls;
 
 impl ClientTls {
