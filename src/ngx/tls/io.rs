@@ -48,15 +48,15 @@ pub unsafe fn send<'a>(
     } else {
         // Without `flush` nginx keeps a short tail in its buffer waiting for more.
         bufs[n - 1].set_flush(1);
-        for i in 0..n {
-            links[i].buf = &mut bufs[i];
-            links[i].next = if i + 1 < n {
-                &mut links[i + 1]
-            } else {
-                null_mut()
-            };
+        let (bp, lp) = (bufs.as_mut_ptr(), links.as_mut_ptr());
+        // SAFETY: i < n <= BUFS: every pointer is into the two arrays, which outlive the call.
+        unsafe {
+            for i in 0..n {
+                (*lp.add(i)).buf = bp.add(i);
+                (*lp.add(i)).next = if i + 1 < n { lp.add(i + 1) } else { null_mut() };
+            }
         }
-        &mut links[0] as *mut ngx_chain_t
+        lp
     };
     // SAFETY: c speaks TLS; the chain and its buffers live on this stack frame.
     let rest = unsafe { nginx_sys::ngx_ssl_send_chain(c, head, 0) };
