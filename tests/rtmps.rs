@@ -244,12 +244,16 @@ fn stunnel(dir: &Path, port: u16, services: &str) -> ChildGuard {
     g
 }
 
-/// ffmpeg publishes to `listen ... ssl`; one player decodes the stream over RTMPS and one
-/// over plain RTMP from the same server.
+/// ffmpeg publishes to `listen ... ssl` (with a shared session cache); one player decodes the
+/// stream over RTMPS and one over plain RTMP from the same server.
 #[test]
 fn ingest_over_rtmps_plays_over_rtmps_and_rtmp() {
     let pki = Pki::new();
-    let r = Receiver::start(&pki.file("server.crt"), &pki.file("server.key"));
+    let r = Receiver::start_with(
+        &pki.file("server.crt"),
+        &pki.file("server.key"),
+        "ssl_session_cache shared:RTMPS:1m; ssl_session_timeout 10m;",
+    );
     let _publisher = publish_ffmpeg(&r.tls_url("app", "x"), 40);
     assert!(
         wait_publishing(&r.ng, "app", "x", Duration::from_secs(15)).is_some(),
@@ -389,8 +393,16 @@ fn tls_configuration_errors() {
     let ssl_listen = format!("        listen 127.0.0.1:{} ssl;", free_port());
 
     let ok = nginx_t_full(&conf(
-        &format!("{ssl_listen}\nssl_certificate {cert};\nssl_certificate_key {key};"),
-        "",
+        &format!(
+            "{ssl_listen}\nssl_certificate {cert};\nssl_certificate_key {key};\n\
+             ssl_protocols TLSv1.2 TLSv1.3;\nssl_ciphers HIGH:!aNULL;\n\
+             ssl_prefer_server_ciphers on;\nssl_ecdh_curve prime256v1;\n\
+             ssl_session_cache builtin:1000 shared:RTMPS:1m;\nssl_session_timeout 10m;\n\
+             ssl_handshake_timeout 5s;"
+        ),
+        "rtmp_relay_ssl_verify on; rtmp_relay_ssl_verify_depth 3; \
+         rtmp_relay_ssl_server_name on; rtmp_relay_ssl_name example.com; \
+         rtmp_relay_ssl_protocols TLSv1.3; rtmp_relay_ssl_ciphers DEFAULT;",
     ));
     assert!(ok.ok, "{}", ok.stderr);
 
