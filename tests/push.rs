@@ -2,17 +2,16 @@
 //! and to another application of the same server, a target that restarts or never answers,
 //! the relay ending with its publisher, and targets added and removed with /control/push.
 use ngx_rtmp_tests::media::*;
+use ngx_rtmp_tests::stat::*;
 use ngx_rtmp_tests::*;
-use serde_json::Value;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-const STAT: &str = "location /stat { rtmp_stat all; }";
 const CONTROL: &str = "location /control { rtmp_control all; }";
 
 fn start(rtmp: &str, port: Option<u16>) -> Nginx {
     let mut opts = NginxOpts::new(rtmp);
-    opts.http_server_extra = format!("{STAT}\n{CONTROL}");
+    opts.http_server_extra = format!("{STAT_LOCATION}\n{CONTROL}");
     opts.rtmp_port = port;
     Nginx::start_opts(opts)
 }
@@ -25,39 +24,6 @@ fn target(port: Option<u16>) -> Nginx {
 /// A: `application live { live on; <extra> }`.
 fn source(extra: &str) -> Nginx {
     start(&simple_rtmp("live", &format!("live on;\n{extra}")), None)
-}
-
-fn stat(ng: &Nginx) -> Value {
-    let (_, body) = http_get(&ng.http_url("/stat?format=json"), Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("/stat: {e}"));
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/stat JSON: {e}: {body}"))
-}
-
-/// The stream `app/name` in /stat, if it is there.
-fn stat_stream(ng: &Nginx, app: &str, name: &str) -> Option<Value> {
-    let doc = stat(ng);
-    for server in doc["servers"].as_array()? {
-        for a in server["applications"].as_array()? {
-            if a["name"] != app {
-                continue;
-            }
-            for s in a["live"]["streams"].as_array()? {
-                if s["name"] == name {
-                    return Some(s.clone());
-                }
-            }
-        }
-    }
-    None
-}
-
-/// Waits until `app/name` on `ng` has a publisher that sends media.
-fn wait_publishing(ng: &Nginx, app: &str, name: &str, limit: Duration) -> Option<Duration> {
-    let t0 = Instant::now();
-    wait_for(limit, || {
-        stat_stream(ng, app, name).filter(|s| s["publishing"] == true && s["active"] == true)
-    })
-    .map(|_| t0.elapsed())
 }
 
 fn control(ng: &Nginx, path_query: &str) -> (u16, String) {
@@ -73,22 +39,6 @@ fn count_lines(ng: &Nginx, needle: &str) -> usize {
         .lines()
         .filter(|l| l.contains(needle))
         .count()
-}
-
-/// At least 90% of `seconds` of 25 fps video and 44.1 kHz AAC (1024 samples a frame).
-fn assert_decoded(what: &str, r: &PlayResult, seconds: f64) {
-    let video = (seconds * 25.0 * 0.9) as u32;
-    let audio = (seconds * 44100.0 / 1024.0 * 0.9) as u32;
-    eprintln!(
-        "{what}: {} video / {} audio frames decoded in {seconds} s (need {video} / {audio})",
-        r.video_frames, r.audio_frames
-    );
-    assert_eq!(r.video_codec.as_deref(), Some("h264"), "{what}: {r:?}");
-    assert_eq!(r.audio_codec.as_deref(), Some("aac"), "{what}: {r:?}");
-    assert!(
-        r.video_frames >= video && r.audio_frames >= audio,
-        "{what}: too few frames: {r:?}"
-    );
 }
 
 /// (a) A pushes live/x to B's app: a player on B decodes the stream; on A the relay is not a
@@ -120,7 +70,7 @@ fn push_to_another_server() {
     // What the relay sent counts in A's server totals (it has no other output): about what
     // B's stream received, chunk headers added. Snapshots are up to a second apart.
     let received = on_b["bytes_in"].as_u64().unwrap_or(0);
-    let sent = stat(&a)["bytes_out"].as_u64().unwrap_or(0);
+    let sent = stat_json(&a)["bytes_out"].as_u64().unwrap_or(0);
     eprintln!("A sent {sent} bytes, B's stream received {received} payload bytes");
     assert!(received > 0 && sent as f64 > 0.7 * received as f64);
     assert_eq!(count_lines(&a, "relay: push publishing"), 1);

@@ -208,7 +208,7 @@ unsafe fn init_connection(c: *mut ngx_connection_t) {
 
 /// Appends ", client: ADDR, server: ADDR" to every log line of a connection, as nginx's own
 /// stream and mail modules do, so a session's lines can be told apart.
-unsafe extern "C" fn conn_log_context(
+pub(crate) unsafe extern "C" fn conn_log_context(
     l: *mut nginx_sys::ngx_log_t,
     buf: *mut u8,
     len: usize,
@@ -670,8 +670,6 @@ pub unsafe fn close_connection(c: *mut ngx_connection_t) {
             nginx_sys::ngx_delete_posted_event(addr_of_mut!(conn.ping));
         }
         drop(conn);
-        let pool = (*c).pool;
-        nginx_sys::ngx_close_connection(c);
-        nginx_sys::ngx_destroy_pool(pool);
+        super::tls::close_connection(c);
     }
 }

@@ -1,7 +1,12 @@
 //! `listen` addresses and the nginx listening sockets made from them.
 use super::conf::RtmpConfCtx;
 use super::conn::ngx_rtmp_init_connection;
-use super::ffi::{conf_args, conf_emerg, pool_str};
+#[cfg(ngx_feature = "ssl")]
+use super::tls::server::init_connection as tls_init_connection;
+// Without OpenSSL an `ssl` listen is a configuration error: no socket ever takes this.
+#[cfg(not(ngx_feature = "ssl"))]
+use super::conn::ngx_rtmp_init_connection as tls_init_connection;
+use super::ffi::{conf_args, conf_emerg, ngx_str, pool_str};
 use super::ngx_rtmp_core_module::{core_main_conf, CoreMainConf};
 use nginx_sys::{ngx_conf_t, ngx_sockaddr_t, ngx_url_t, socklen_t};
 use ngx_rtmp_core::config::listen::{parse_listen_opts, ListenOpts};
@@ -13,6 +18,9 @@ pub struct ListenSpec {
     pub text: String,
     pub opts: ListenOpts,
     pub srv_ctx: *mut RtmpConfCtx,
+    /// "FILE:LINE" of the directive, for errors found once the block is read.
+    #[cfg_attr(not(ngx_feature = "ssl"), allow(dead_code))]
+    pub conf_at: String,
 }
 
 /// Parses `listen ADDR [options]` into the rtmp{} list of addresses.
@@ -21,8 +29,10 @@ pub fn add_listen(cf: *mut ngx_conf_t, ctx: &RtmpConfCtx) -> Result<(), String> 
     let addr = args.get(1).cloned().unwrap_or_default();
     let opts_args: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     let opts = parse_listen_opts(&opts_args).map_err(|e| e.to_string())?;
-    if opts.ssl {
-        return Err("the \"ssl\" parameter of \"listen\" is not supported yet".into());
+    if opts.ssl && !super::tls::AVAILABLE {
+        return Err(super::tls::unavailable(
+            "the \"ssl\" parameter of \"listen\"",
+        ));
     }
     if opts.proxy_protocol {
         return Err("the \"proxy_protocol\" parameter of \"listen\" is not supported yet".into());
@@ -59,18 +69,25 @@ pub fn add_listen(cf: *mut ngx_conf_t, ctx: &RtmpConfCtx) -> Result<(), String> 
     {
         return Err(format!("duplicate \"{addr}\" address and port pair"));
     }
+    // SAFETY: while a directive is parsed cf->conf_file is the file it is in.
+    let conf_at = unsafe {
+        let f = (*cf).conf_file;
+        format!("{}:{}", ngx_str(&(*f).file.name), (*f).line)
+    };
     cmcf.listens.push(ListenSpec {
         sockaddr,
         socklen,
         text: addr,
         opts,
         srv_ctx: ctx as *const _ as *mut _,
+        conf_at,
     });
     Ok(())
 }
 
 /// Creates an nginx listening socket per address; nginx opens them (or inherits them on reload)
-/// and each worker's accept calls `ngx_rtmp_init_connection`.
+/// and each worker's accept calls `ngx_rtmp_init_connection` (after the TLS handshake, for
+/// an `ssl` socket).
 pub fn open_listeners(cf: *mut ngx_conf_t, cmcf: &mut CoreMainConf) -> bool {
     for l in &mut cmcf.listens {
         // SAFETY: sockaddr/socklen came from ngx_parse_url; nginx copies them.
@@ -86,7 +103,12 @@ pub fn open_listeners(cf: *mut ngx_conf_t, cmcf: &mut CoreMainConf) -> bool {
             }
             let ls = &mut *ls;
             ls.set_addr_ntop(1);
-            ls.handler = Some(ngx_rtmp_init_connection);
+            // An `ssl` socket speaks TLS first, then RTMP.
+            ls.handler = Some(if l.opts.ssl {
+                tls_init_connection
+            } else {
+                ngx_rtmp_init_connection
+            });
             ls.pool_size = 4096;
             ls.logp = &mut (*(*cf).cycle).new_log;
             ls.log.data = &mut ls.addr_text as *mut _ as *mut std::ffi::c_void;

@@ -27,6 +27,9 @@ mod ngx_rtmp_log_module;
 mod ngx_rtmp_notify_module;
 mod ngx_rtmp_record_module;
 mod ngx_rtmp_relay_module;
+// Without OpenSSL its settings are refused and its conf is never read.
+#[cfg_attr(not(ngx_feature = "ssl"), allow(dead_code))]
+mod ngx_rtmp_ssl_module;
 mod ngx_rtmp_stat_module;
 mod notify;
 mod peer;
@@ -37,5 +40,6 @@ mod shm;
 mod stat;
 mod storage;
 mod timer;
+mod tls;
 mod values;
 mod worker;

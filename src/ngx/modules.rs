@@ -15,12 +15,13 @@ use super::ngx_rtmp_log_module::ngx_rtmp_log_module;
 use super::ngx_rtmp_notify_module::ngx_rtmp_notify_module;
 use super::ngx_rtmp_record_module::ngx_rtmp_record_module;
 use super::ngx_rtmp_relay_module::ngx_rtmp_relay_module;
+use super::ngx_rtmp_ssl_module::ngx_rtmp_ssl_module;
 use super::ngx_rtmp_stat_module::ngx_rtmp_stat_module;
 use nginx_sys::ngx_module_t;
 use std::ffi::c_char;
 use std::ptr::{addr_of, null};
 
-const N: usize = 14;
+const N: usize = 15;
 
 #[no_mangle]
 pub static mut ngx_modules: [*const ngx_module_t; N] = [
@@ -33,6 +34,7 @@ pub static mut ngx_modules: [*const ngx_module_t; N] = [
     addr_of!(ngx_rtmp_record_module),
     addr_of!(ngx_rtmp_hls_module),
     addr_of!(ngx_rtmp_relay_module),
+    addr_of!(ngx_rtmp_ssl_module),
     addr_of!(ngx_rtmp_exec_module),
     addr_of!(ngx_rtmp_notify_module),
     addr_of!(ngx_rtmp_stat_module),
@@ -51,6 +53,7 @@ pub static mut ngx_module_names: [*const c_char; N] = [
     c"ngx_rtmp_record_module".as_ptr(),
     c"ngx_rtmp_hls_module".as_ptr(),
     c"ngx_rtmp_relay_module".as_ptr(),
+    c"ngx_rtmp_ssl_module".as_ptr(),
     c"ngx_rtmp_exec_module".as_ptr(),
     c"ngx_rtmp_notify_module".as_ptr(),
     c"ngx_rtmp_stat_module".as_ptr(),

@@ -272,6 +272,9 @@ unsafe extern "C" fn ngx_rtmp_block(
         if !super::resolver::resolve_config_names(cf, cmcf) {
             return NGX_CONF_ERROR;
         }
+        if !super::tls::init(cf, main_ctx) {
+            return NGX_CONF_ERROR;
+        }
         if !listen::open_listeners(cf, cmcf) {
             return NGX_CONF_ERROR;
         }

@@ -1,6 +1,7 @@
 //! `push`, `pull` and the relay settings with nginx-rtmp-module's syntax (plus `rtmps://`).
-//! Plain `push` and `pull` relays run (relay/); `rtmps://` targets are checked and kept for
-//! a later release.
+//! `push` and `pull` relays run (relay/; `rtmps://` pushes through TLS, with the
+//! `rtmp_relay_ssl_*` settings of ngx_rtmp_ssl_module); `pull rtmps://` is checked and kept
+//! for a later release.
 use super::conf::{
     app_conf_ctx, directive, rtmp_module, set, Conf, Directive, RtmpConfCtx, RtmpModuleCtx,
     APP_CONF_OFFSET, RTMP_APP_CONF, RTMP_MS, RTMP_MSA,
@@ -53,10 +54,16 @@ impl Conf for RelayAppConf {
 
 fn set_relay(c: &mut RelayAppConf, d: &Directive) -> Result<(), String> {
     let target = parse_push(&d.name, &d.values()).map_err(|e| e.to_string())?;
-    if target.scheme == Scheme::Rtmps {
-        // RTMPS relays come with TLS; until then they are kept, named in the start-up
-        // warning, and never started.
-        super::deferred::note(&format!("{} rtmps://", d.name));
+    if target.scheme == Scheme::Rtmps && !super::tls::AVAILABLE {
+        return Err(super::tls::unavailable(&format!(
+            "\"rtmps://\" in \"{}\"",
+            d.name
+        )));
+    }
+    if target.scheme == Scheme::Rtmps && d.name == "pull" {
+        // RTMPS pulls come later; they are kept, named in the start-up warning, and never
+        // started.
+        super::deferred::note("pull rtmps://");
     }
     // A host name is resolved once the whole configuration is read, or at run time by the
     // server's `resolver` (resolver::resolve_config_names).

@@ -10,6 +10,10 @@ pub fn msec(d: &Directive) -> Result<u64, String> {
     values::parse_msec(&d.name, d.value()).map_err(|e| e.to_string())
 }
 
+pub fn sec(d: &Directive) -> Result<u64, String> {
+    values::parse_sec(&d.name, d.value()).map_err(|e| e.to_string())
+}
+
 pub fn size(d: &Directive) -> Result<u64, String> {
     values::parse_size(&d.name, d.value()).map_err(|e| e.to_string())
 }

@@ -108,6 +108,23 @@ pub struct PlayResult {
     pub output: Option<Output>,
 }
 
+/// Fails unless `r` decoded h264 and aac, at least 90% of `seconds` of 25 fps video and of
+/// 44.1 kHz AAC (1024 samples a frame): what the test publishers send.
+pub fn assert_decoded(what: &str, r: &PlayResult, seconds: f64) {
+    let video = (seconds * 25.0 * 0.9) as u32;
+    let audio = (seconds * 44100.0 / 1024.0 * 0.9) as u32;
+    eprintln!(
+        "{what}: {} video / {} audio frames decoded in {seconds} s (need {video} / {audio})",
+        r.video_frames, r.audio_frames
+    );
+    assert_eq!(r.video_codec.as_deref(), Some("h264"), "{what}: {r:?}");
+    assert_eq!(r.audio_codec.as_deref(), Some("aac"), "{what}: {r:?}");
+    assert!(
+        r.video_frames >= video && r.audio_frames >= audio,
+        "{what}: too few frames: {r:?}"
+    );
+}
+
 /// Spawn an ffmpeg player that decodes everything it receives (`-f framecrc -`, which
 /// decodes each frame) until the stream ends (UnpublishNotify/EOF), `max_seconds` of
 /// media were read, or no data for `rw_timeout`. Collect with `finish_play`.

@@ -11,6 +11,7 @@ pub mod cdp;
 pub mod media;
 pub mod proc;
 pub mod rtmp;
+pub mod stat;
 
 use std::fs;
 use std::io::Read;

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod listen;
 pub mod record;
 pub mod relay;
+pub mod tls;
 pub mod values;
 
 pub use error::ConfError;

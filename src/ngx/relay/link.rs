@@ -197,14 +197,11 @@ impl Link {
         }
         self.c = null_mut();
         self.log.connection = 0;
-        // SAFETY: c is our open connection; its pool (if made) is ours too.
+        // SAFETY: c is our open connection; its pool (if made) is ours too. A TLS connection
+        // says goodbye first.
         unsafe {
             (*c).data = null_mut();
-            let pool = (*c).pool;
-            nginx_sys::ngx_close_connection(c);
-            if !pool.is_null() {
-                nginx_sys::ngx_destroy_pool(pool);
-            }
+            crate::ngx::tls::close_connection(c);
         }
     }
 

@@ -100,11 +100,15 @@ pub fn server_settings(srv: *const RtmpConfCtx, reconnect_ms: u64) -> Settings {
         max_message: cscf.max_message.unwrap_or(1 << 20) as u32,
         reconnect_ms,
         resolver: super::resolver::resolver_of_srv(cscf),
+        tls: None,
     }
 }
 
 fn settings(srv: *mut RtmpConfCtx, app: &RtmpConfCtx) -> Settings {
-    server_settings(srv, relay_conf(app).push_reconnect.unwrap_or(3000))
+    Settings {
+        tls: Some(super::tls::ClientTls::of(app)),
+        ..server_settings(srv, relay_conf(app).push_reconnect.unwrap_or(3000))
+    }
 }
 
 /// Host, port and path: two spellings of one target compare equal.
@@ -197,7 +201,6 @@ fn push_targets(app: &RtmpConfCtx, key: &StreamKey) -> Vec<PushTarget> {
     relay_conf(app)
         .pushes
         .iter()
-        .filter(|t| t.target.scheme == Scheme::Rtmp)
         .filter(|t| t.target.name.as_deref().is_none_or(|n| n == key.name))
         .cloned()
         .collect()
@@ -224,8 +227,8 @@ pub fn start_url(conn: &Conn, url: &str, origin: &'static str) -> Result<bool, (
         return Ok(false);
     };
     let target = parse_push("push", &[url]).map_err(|e| (400, e.to_string()))?;
-    if target.scheme == Scheme::Rtmps {
-        return Err((501, "rtmps:// pushes come with RTMPS support".into()));
+    if target.scheme == Scheme::Rtmps && !super::tls::AVAILABLE {
+        return Err((501, super::tls::unavailable("rtmps://")));
     }
     if !ids_where(|p| &p.key == key && same_target(&p.target.target, &target)).is_empty() {
         return Ok(false);

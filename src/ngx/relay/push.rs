@@ -10,15 +10,17 @@ use crate::ngx::flush::{flush_outbox, Flush};
 use crate::ngx::ngx_rtmp_relay_module::PushTarget;
 use crate::ngx::read_loop::{read_bounded, ReadEnd};
 use crate::ngx::resolver::{cancel, lookup, route, Resolved, Resolver, Route, Started};
+use crate::ngx::tls::ClientTls;
 use crate::ngx::worker::with_hub;
-use nginx_sys::{ngx_event_t, ngx_msec_t, NGX_LOG_ERR};
+use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR};
+use ngx_rtmp_core::config::relay::Scheme;
 use ngx_rtmp_core::hub::{Outbox, OutboxLimits, SharedOutbox, StreamKey};
 use ngx_rtmp_core::relay::{PushConfig, PushEvent, PushParams, PushSession};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What a relay takes from the publisher's server and application.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// `timeout`: to connect and get the publish started, and to send once started.
     pub timeout: ngx_msec_t,
@@ -28,6 +30,9 @@ pub struct Settings {
     pub reconnect_ms: u64,
     /// The server's `resolver`: a host name is resolved before each connection.
     pub resolver: Option<Resolver>,
+    /// How an `rtmps://` target is spoken to (`rtmp_relay_ssl_*`); None for relays to
+    /// another worker.
+    pub tls: Option<ClientTls>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,6 +43,8 @@ enum Phase {
     Resolving(u64),
     /// connect() in progress.
     Connecting,
+    /// The TLS handshake of an `rtmps://` target (nginx drives it).
+    Securing,
     /// Handshake, connect, createStream, publish.
     Talking,
     /// Publishing since this time: subscribed to the hub.
@@ -76,8 +83,8 @@ impl Push {
     /// The target as the configuration wrote it.
     pub fn url(&self) -> String {
         let scheme = match self.target.target.scheme {
-            ngx_rtmp_core::config::relay::Scheme::Rtmp => "rtmp",
-            ngx_rtmp_core::config::relay::Scheme::Rtmps => "rtmps",
+            Scheme::Rtmp => "rtmp",
+            Scheme::Rtmps => "rtmps",
         };
         format!("{scheme}://{}", self.target.target.url)
     }
@@ -96,7 +103,7 @@ pub fn create(
         key,
         target,
         origin,
-        settings,
+        settings: settings.clone(),
         phase: Phase::Waiting,
         link: Link::new(settings.reconnect_ms),
         session: None,
@@ -237,14 +244,65 @@ unsafe fn connect_to(p: *mut Push, addrs: &[SocketAddr], chunk_size: u32) {
     }
 }
 
-/// The TCP connection is up: send C0+C1.
+/// The TCP connection is up: TLS first for an `rtmps://` target, then C0+C1.
 unsafe fn connected(p: *mut Push) {
     // SAFETY: p is a live relay with a connection.
     unsafe {
         let push = &mut *p;
         push.phase = Phase::Talking;
         nginx_sys::ngx_tcp_nodelay(push.link.c);
+        if push.target.target.scheme == Scheme::Rtmps {
+            push.phase = Phase::Securing;
+            let host = &push.target.target.host;
+            let started = match &push.settings.tls {
+                Some(tls) => tls.handshake(push.link.c, host, Some(tls_done)),
+                None => Err("no TLS settings".into()),
+            };
+            match started {
+                Ok(true) => secured(p),
+                Ok(false) => {}
+                Err(why) => fail(p, &why),
+            }
+            return;
+        }
         flush(p);
+    }
+}
+
+/// nginx ends the TLS handshake (done, failed or past the relay's deadline).
+unsafe extern "C" fn tls_done(c: *mut ngx_connection_t) {
+    // SAFETY: the relay's connection carries it in data (cleared before the relay is freed).
+    let p = unsafe { (*c).data as *mut Push };
+    if p.is_null() {
+        return;
+    }
+    guarded(p, "TLS handshake", || {
+        // SAFETY: p is live and its connection is c.
+        unsafe { secured(p) }
+    });
+}
+
+/// The handshake is over: with a good certificate the relay speaks RTMP through TLS.
+unsafe fn secured(p: *mut Push) {
+    // SAFETY: p is a live relay whose connection did its TLS handshake.
+    unsafe {
+        let push = &mut *p;
+        let c = push.link.c;
+        let finished = match &push.settings.tls {
+            Some(tls) => tls.finish(c),
+            None => Err("no TLS settings".to_string()),
+        };
+        match finished {
+            Err(why) => fail(p, &why),
+            Ok(how) => {
+                push.link.info(&format!("relay: push TLS: {how}"));
+                // nginx's handshake handlers stood in for ours.
+                (*(*c).read).handler = Some(read_handler);
+                (*(*c).write).handler = Some(write_handler);
+                push.phase = Phase::Talking;
+                flush(p);
+            }
+        }
     }
 }
 
@@ -381,7 +439,7 @@ unsafe fn flush(p: *mut Push) {
     // SAFETY: p is a live relay with a connection.
     unsafe {
         let push = &mut *p;
-        if push.link.c.is_null() || push.phase == Phase::Connecting {
+        if push.link.c.is_null() || matches!(push.phase, Phase::Connecting | Phase::Securing) {
             return;
         }
         move_session_output(push);

@@ -53,7 +53,9 @@ fn resolve_ctx(ctx: &RtmpConfCtx, cache: &mut Cache) -> Result<(), String> {
             continue;
         }
         for t in list.iter_mut() {
-            if t.target.scheme == Scheme::Rtmp && needs_lookup(&t.target.host, &t.addrs) {
+            // `pull rtmps://` is never started (yet): nothing to look up.
+            let started = what == "push" || t.target.scheme == Scheme::Rtmp;
+            if started && needs_lookup(&t.target.host, &t.addrs) {
                 t.addrs = lookup(cache, &t.target.host, t.target.port)
                     .map_err(|e| format!("{e} in {what} url \"{}\"{place}", t.target.url))?;
             }
