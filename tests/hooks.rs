@@ -537,12 +537,19 @@ fn a_pending_hook_does_not_stall_other_streams() {
 
 /// on_play: 2xx plays, 403 refuses (Play.StreamNotFound, closed), a 3xx renames, an
 /// rtmp:// Location (pull) is refused with the reason in the log.
+/// on_play: 2xx plays, 403 refuses, a 3xx name renames, and a 3xx `rtmp://` Location pulls
+/// the stream from that server (the C module's relay redirect); a Location naming a host
+/// (which the worker would have to look up) is refused with the reason.
 #[test]
-fn on_play_allows_denies_and_renames() {
-    let hooks = HookServer::start(|h| match h.field("name") {
+fn on_play_allows_denies_renames_and_pulls() {
+    let origin = Nginx::start(&simple_rtmp("app", "live on;"));
+    let far = format!("rtmp://127.0.0.1:{}/app/x", origin.rtmp_port);
+    let far_reply = far.clone();
+    let hooks = HookServer::start(move |h| match h.field("name") {
         "ok" => Reply::Status(200),
         "moved" => Reply::Redirect(302, "ok".into()),
-        "far" => Reply::Redirect(302, "rtmp://127.0.0.1:1/app/x".into()),
+        "far" => Reply::Redirect(302, far_reply.clone()),
+        "byname" => Reply::Redirect(302, "rtmp://localhost:1/app/x".into()),
         _ => Reply::Status(403),
     });
     let ng = start(&simple_rtmp(
@@ -550,6 +557,7 @@ fn on_play_allows_denies_and_renames() {
         &format!("live on;\non_play {};", hooks.url("/play")),
     ));
     let _pub = publish_ffmpeg(&ng.rtmp_url("live", "ok"), 30);
+    let _far_pub = publish_ffmpeg(&origin.rtmp_url("app", "x"), 30);
     assert!(
         wait_for(Duration::from_secs(10), || publishing(&ng, "live", "ok")
             .then_some(()))
@@ -569,7 +577,12 @@ fn on_play_allows_denies_and_renames() {
         hit.form.contains_key("start") && hit.form.contains_key("reset"),
         "{hit:?}"
     );
-    for name in ["no", "far"] {
+    assert!(
+        play_videos(&ng, "live", "far", Duration::from_secs(4)) > 10,
+        "far: nothing pulled from {far}\n{}",
+        ng.error_log_tail(20)
+    );
+    for name in ["no", "byname"] {
         let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
         match p.play(name) {
             Err(ClientError::Refused(Event::Status { code, .. })) => {
@@ -585,7 +598,12 @@ fn on_play_allows_denies_and_renames() {
     let log = ng.error_log();
     assert!(log.contains(&format!("on_play: {}: 403, refused", hooks.url("/play"))));
     assert!(
-        log.contains("redirect to rtmp://127.0.0.1:1/app/x needs a pull relay"),
+        log.contains(&format!("notify: on_play pulls \"far\" from {far}")),
+        "{}",
+        ng.error_log_tail(20)
+    );
+    assert!(
+        log.contains("a pull redirect needs an IP address, not a host name"),
         "{}",
         ng.error_log_tail(20)
     );

@@ -335,7 +335,7 @@ pub fn leave(conn: &mut Conn) {
     super::notify::leave(conn);
 }
 
-fn stream_key(conn: &Conn, name: &str) -> StreamKey {
+pub fn stream_key(conn: &Conn, name: &str) -> StreamKey {
     let app = conn
         .app
         .as_ref()

@@ -305,12 +305,24 @@ fn play_decided(conn: &mut Conn, mut req: PlayRequest, outcome: &Outcome) -> boo
             req.name = name;
             app::play_admitted(conn, ctx, req)
         }
-        // Playing from another server needs pull relays.
-        Verdict::Relay(target) => refuse(
-            conn,
-            req.stream_id,
-            &format!("redirect to {target} needs a pull relay, which this version does not have"),
-        ),
+        // Played from another server: a pull of that URL brings the stream here.
+        Verdict::Relay(target) => {
+            if conf.relay_redirect == Some(true) {
+                req.name = md5_hex(target.as_bytes());
+            }
+            // decide() matched the scheme in any case; the pull parser wants it lower.
+            let pull_url = format!("rtmp://{}", &target[7..]);
+            let key = app::stream_key(conn, &req.name);
+            if let Err(e) = crate::ngx::relay::redirect_pull(&key, &pull_url) {
+                return refuse(conn, req.stream_id, &e);
+            }
+            log(
+                clog(conn),
+                NGX_LOG_INFO,
+                &format!("notify: on_play pulls \"{}\" from {target}", req.name),
+            );
+            app::play_admitted(conn, ctx, req)
+        }
         Verdict::Refuse(why) => refuse(conn, req.stream_id, &why),
     }
 }

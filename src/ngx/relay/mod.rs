@@ -11,8 +11,8 @@ mod push;
 
 pub use addr::{from_sockaddr, resolve, to_sockaddr, unix_sockaddr};
 pub use pulls::{
-    player_joined, player_left, pull_clients, pulls_stream, session_closed, start_statics,
-    stop_pulls,
+    player_joined, player_left, pull_clients, pulls_stream, redirect_pull, session_closed,
+    start_statics, stop_pulls,
 };
 pub use push::Settings;
 

@@ -12,19 +12,24 @@ use crate::ngx::ngx_rtmp_core_module::{core_main_conf, core_srv_conf};
 use crate::ngx::ngx_rtmp_relay_module::{relay_conf, PullTarget};
 use crate::ngx::worker::{next_session_id, with_hub};
 use nginx_sys::{ngx_log_t, NGX_LOG_INFO};
-use ngx_rtmp_core::config::relay::{RelayTarget, Scheme};
+use ngx_rtmp_core::config::relay::{parse_push, RelayTarget, Scheme};
 use ngx_rtmp_core::exec::PullTracker;
 use ngx_rtmp_core::hub::StreamKey;
 use ngx_rtmp_core::relay::RelayParams;
 use ngx_rtmp_core::stat::ClientSnap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 
 thread_local! {
     /// The worker's pulls by id (the boxes pull.rs frees in `destroy`).
     static PULLS: RefCell<BTreeMap<u64, usize>> = const { RefCell::new(BTreeMap::new()) };
     /// Who keeps each pulled stream's pull running (session ids), and that pull.
     static DEMAND: RefCell<PullTracker<StreamKey, u64>> = RefCell::new(PullTracker::default());
+    /// Where `on_play` redirected players of a stream (an `rtmp://` Location): pulled from
+    /// there rather than from the application's `pull`, until that pull ends.
+    static REDIRECTED: RefCell<BTreeMap<StreamKey, PullTarget>> =
+        const { RefCell::new(BTreeMap::new()) };
 }
 
 /// The pulls of the worker, as pointers: handlers may free pulls, so callers look each up
@@ -52,6 +57,9 @@ fn with_pull<R>(id: u64, f: impl FnOnce(&Pull) -> R) -> Option<R> {
 pub(super) fn remove(id: u64, why: &str) {
     let p = PULLS.with(|m| m.borrow_mut().remove(&id));
     if let Some(p) = p {
+        // SAFETY: still a live pull until destroy below.
+        let key = unsafe { (*(p as *const Pull)).key.clone() };
+        REDIRECTED.with(|r| r.borrow_mut().remove(&key));
         // SAFETY: the pointer came from pull::create and is no longer registered.
         unsafe { pull::destroy(p as *mut Pull, why) };
     }
@@ -65,8 +73,32 @@ fn register(spec: Spec, why: &str) -> u64 {
     id
 }
 
+/// `on_play` answered a play of `key` with an `rtmp://` Location: the stream is pulled from
+/// `url` (an IP address: a name would need a lookup the worker cannot wait for here).
+pub fn redirect_pull(key: &StreamKey, url: &str) -> Result<(), String> {
+    let target = parse_push("pull", &[url]).map_err(|e| e.to_string())?;
+    if target.scheme != Scheme::Rtmp {
+        return Err(format!("{url}: only rtmp:// is pulled"));
+    }
+    let ip: IpAddr = target
+        .host
+        .parse()
+        .map_err(|_| format!("{url}: a pull redirect needs an IP address, not a host name"))?;
+    let addrs = vec![SocketAddr::new(ip, target.port)];
+    let target = PullTarget {
+        target,
+        addrs,
+        unix: None,
+    };
+    REDIRECTED.with(|r| r.borrow_mut().insert(key.clone(), target));
+    Ok(())
+}
+
 /// The application's `pull` that applies to a play of `key` (not a static one), if any.
 fn on_demand_target(app: &RtmpConfCtx, key: &StreamKey) -> Option<PullTarget> {
+    if let Some(t) = REDIRECTED.with(|r| r.borrow().get(key).cloned()) {
+        return Some(t);
+    }
     relay_conf(app)
         .pulls
         .iter()
