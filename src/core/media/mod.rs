@@ -5,6 +5,8 @@ pub mod amf0_scan;
 pub mod avc;
 pub mod bits;
 pub mod codec;
+pub mod configs;
+pub mod enhanced;
 pub mod flv;
 pub mod metadata;
 

@@ -7,6 +7,7 @@ use crate::media::aac::{parse_aac_sequence_header, parse_audio_specific_config};
 use crate::media::amf0_scan::Reader;
 use crate::media::avc::{parse_avc_sequence_header, parse_decoder_config, sps_picture_size};
 use crate::media::bits::{unescape_rbsp, BitReader};
+use crate::media::enhanced;
 use crate::media::flv;
 use crate::media::metadata::{is_metadata, parse_metadata, strip_set_data_frame};
 use crate::protocol::aggregate::split;
@@ -28,8 +29,34 @@ pub fn flv(data: &[u8]) {
     if let Some(c) = acodec {
         let _ = c.name();
     }
-    // A sequence header is always a configuration packet.
+    // A sequence header is always a configuration packet; configuration packets have a
+    // key to keep them by, and none of them (nor an end of sequence) is a keyframe.
     assert!(!aseq || acfg, "audio sequence header that is not config");
+    let vcfg = flv::video_is_config(data);
+    assert!(!vseq || vcfg, "video sequence header that is not config");
+    assert_eq!(flv::video_config_key(data).is_some(), vcfg);
+    assert_eq!(flv::audio_config_key(data).is_some(), acfg);
+    assert!(!(key && vcfg), "configuration packet counted as keyframe");
+    assert!(
+        !(key && flv::video_is_end_of_sequence(data)),
+        "end of sequence as keyframe"
+    );
+    // Every track body the Enhanced parsers hand out lies inside the payload, and the
+    // track list ends (each track takes at least one byte).
+    for h in [enhanced::video(data), enhanced::audio(data)]
+        .into_iter()
+        .flatten()
+    {
+        let base = data.as_ptr() as usize;
+        let mut n = 0;
+        for t in h.tracks() {
+            let at = t.body.as_ptr() as usize;
+            assert!(t.body.is_empty() || (at >= base && at + t.body.len() <= base + data.len()));
+            n += 1;
+            assert!(n <= data.len(), "more tracks than bytes");
+        }
+        let _ = (h.default_track(), h.fourcc());
+    }
     // Nothing is recognised in an empty payload, and every non-empty one has a first byte
     // to read a codec from unless it is an Enhanced header that is cut short.
     if data.is_empty() {
