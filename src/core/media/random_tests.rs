@@ -41,6 +41,12 @@ const AVC_SEEDS: &[&[u8]] = &[
     include_bytes!("../fuzz/seeds/avc/legacy_seq"),
     include_bytes!("../fuzz/seeds/avc/enhanced_seq"),
     include_bytes!("../fuzz/seeds/avc/sps_nal"),
+    include_bytes!("../fuzz/seeds/avc/hvcc"),
+    include_bytes!("../fuzz/seeds/avc/av1c"),
+    include_bytes!("../fuzz/seeds/avc/vp9_keyframe"),
+    include_bytes!("../fuzz/seeds/avc/opus_head"),
+    include_bytes!("../fuzz/seeds/avc/flac_streaminfo"),
+    include_bytes!("../fuzz/seeds/avc/ac3_frame"),
 ];
 const AAC_SEEDS: &[&[u8]] = &[
     include_bytes!("../fuzz/seeds/aac/legacy_seq"),
