@@ -79,6 +79,31 @@ fn next_obu(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((obu_type, b.get(at..end)?, b.get(end..)?))
 }
 
+const OBU_TEMPORAL_DELIMITER: u8 = 2;
+
+/// A temporal unit without its temporal delimiter OBUs, which an MP4 sample must not hold
+/// (AV1-ISOBMFF 2.4); `None` when there is none to remove or an OBU has no size field.
+pub fn without_temporal_delimiters(tu: &[u8]) -> Option<Vec<u8>> {
+    let mut rest = tu;
+    let mut kept = Vec::with_capacity(tu.len());
+    let mut removed = false;
+    while !rest.is_empty() {
+        if rest[0] & 0x02 == 0 {
+            return None;
+        }
+        let (obu_type, payload, next) = next_obu(rest)?;
+        let whole = &rest[..rest.len() - next.len()];
+        debug_assert!(whole.len() >= payload.len());
+        if obu_type == OBU_TEMPORAL_DELIMITER {
+            removed = true;
+        } else {
+            kept.extend_from_slice(whole);
+        }
+        rest = next;
+    }
+    removed.then_some(kept)
+}
+
 /// sequence_header_obu() up to max_frame_height_minus_1.
 fn parse_sequence_header(p: &[u8]) -> Option<(u32, u32)> {
     let mut r = BitReader::new(p);
@@ -161,6 +186,20 @@ mod tests {
         let l = Av1Config { level_idx: 13, ..c };
         assert_eq!(l.level_name(), "5.1");
         assert_eq!(Av1Config { level_idx: 31, ..c }.level_name(), "");
+    }
+
+    #[test]
+    fn temporal_delimiters_are_removed() {
+        // FFmpeg's FLV muxer already leaves temporal delimiters (0x12 0x00) out; others
+        // (OBS's own muxing) keep them.
+        assert_eq!(without_temporal_delimiters(&KEY[5..]), None);
+        let with_td = [&[0x12, 0x00][..], &KEY[5..]].concat();
+        assert_eq!(
+            without_temporal_delimiters(&with_td).as_deref(),
+            Some(&KEY[5..])
+        );
+        assert_eq!(without_temporal_delimiters(&[0x10]), None, "no size field");
+        assert_eq!(without_temporal_delimiters(&[0x12, 0x05, 0]), None, "cut");
     }
 
     #[test]
