@@ -485,3 +485,253 @@ fn recordings_keep_enhanced_tags() {
     }
     ng.assert_no_alerts();
 }
+
+/// What Debian's ffprobe (5.1, which reads fMP4 HEVC/AV1/Opus though not Enhanced RTMP
+/// FLV) counts in a file: (codec, frames) per stream, and its complaints.
+fn ffprobe_frames(path: &Path) -> (Vec<(String, u64)>, String) {
+    let mut c = Command::new("ffprobe");
+    c.args(["-v", "warning", "-count_frames"])
+        .args(["-show_entries", "stream=codec_name,nb_read_frames"])
+        .args(["-of", "csv=p=0"])
+        .arg(path);
+    let out = run_bounded(c, Duration::from_secs(60));
+    let streams = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(','))
+        .map(|(codec, n)| (codec.to_string(), n.trim().parse().unwrap_or(0)))
+        .collect();
+    (streams, out.stderr)
+}
+
+/// The fragments and initialization segments a live playlist names.
+fn playlist_entries(text: &str) -> (Vec<String>, Vec<String>) {
+    let maps = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .filter_map(|l| l.split('"').next())
+        .map(str::to_string)
+        .collect();
+    let fragments = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    (maps, fragments)
+}
+
+/// HEVC + Opus and AV1 go into fMP4 HLS: a version 7 playlist with `EXT-X-MAP`, every
+/// fragment decodes with its initialization segment in Debian's ffmpeg, and the playlist
+/// as a whole (closed with ENDLIST) plays every frame published, without a warning.
+#[test]
+fn hls_gives_hevc_and_av1_fmp4_fragments() {
+    let ng = live_nginx(
+        "live on;\nhls on;\nhls_path {tmp}/hls;\nhls_fragment 1s;\nhls_playlist_length 30s;",
+    );
+    for (name, src, codecs) in [
+        ("hevc", hevc_opus(&ng.dir, 4), &["hevc", "opus"][..]),
+        ("av1", av1(&ng.dir, 4), &["av1"][..]),
+    ] {
+        let publisher = publish(&src, &ng.rtmp_url("live", name));
+        wait_publisher(publisher, Duration::from_secs(30));
+        let dir = ng.dir.join("hls");
+        let playlist = dir.join(format!("{name}.m3u8"));
+        let text = wait_for(Duration::from_secs(5), || {
+            std::fs::read_to_string(&playlist)
+                .ok()
+                .filter(|t| t.matches("#EXTINF").count() >= 4)
+        })
+        .unwrap_or_else(|| panic!("{name}: no playlist of 4 fragments in {}", dir.display()));
+        assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:7\n"), "{text}");
+        let (maps, fragments) = playlist_entries(&text);
+        assert_eq!(maps, [format!("{name}-init-0.mp4")], "{text}");
+        assert!(fragments.iter().all(|f| f.ends_with(".m4s")), "{text}");
+        // Over HTTP too, as players fetch it.
+        let (status, _) = http_get(
+            &ng.http_url(&format!("/hls/{}", maps[0])),
+            Duration::from_secs(5),
+        )
+        .expect("GET init");
+        assert_eq!(status, 200);
+
+        let init = std::fs::read(dir.join(&maps[0])).unwrap();
+        let mut total = 0;
+        for f in &fragments {
+            let joined = ng.dir.join(format!("{f}.mp4"));
+            let mut bytes = init.clone();
+            bytes.extend(std::fs::read(dir.join(f)).unwrap());
+            std::fs::write(&joined, bytes).unwrap();
+            let (streams, warnings) = ffprobe_frames(&joined);
+            let got: Vec<&str> = streams.iter().map(|s| s.0.as_str()).collect();
+            assert_eq!(got, codecs, "{f}: {warnings}");
+            assert!(warnings.is_empty(), "{f}: {warnings}");
+            assert!(streams[0].1 >= 20, "{f}: {streams:?}");
+            total += streams[0].1;
+        }
+        assert_eq!(total, 100, "{name}: every picture of 4 s at 25 fps");
+
+        let vod = dir.join(format!("{name}-vod.m3u8"));
+        std::fs::write(&vod, format!("{text}#EXT-X-ENDLIST\n")).unwrap();
+        let mut c = Command::new("ffmpeg");
+        c.args(["-nostdin", "-v", "warning", "-i"])
+            .arg(&vod)
+            .args(["-f", "null", "-"]);
+        let out = must(run_bounded(c, Duration::from_secs(60)), "ffmpeg HLS decode");
+        assert!(out.stderr.is_empty(), "{name}: {}", out.stderr);
+        let (streams, _) = ffprobe_frames(&vod);
+        assert_eq!(streams[0], (codecs[0].to_string(), 100), "{name}");
+    }
+    ng.assert_no_alerts();
+}
+
+/// `hls_fragment_type fmp4` puts H.264 + AAC (Debian's ffmpeg publishing) into fMP4 too;
+/// `mpegts` leaves HEVC out, as nginx-rtmp does.
+#[test]
+fn hls_fragment_type_switches_the_container() {
+    let ng = live_nginx(
+        "live on;\nhls on;\nhls_path {tmp}/hls;\nhls_fragment 1s;\nhls_fragment_type fmp4;",
+    );
+    let p = ngx_rtmp_tests::media::publish_ffmpeg(&ng.rtmp_url("live", "h264"), 4);
+    let out = p.wait_bounded(Duration::from_secs(30));
+    assert!(out.success(), "{}", out.stderr);
+    let dir = ng.dir.join("hls");
+    let text = wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("h264.m3u8"))
+            .ok()
+            .filter(|t| t.contains("#EXTINF"))
+    })
+    .expect("playlist");
+    let (maps, fragments) = playlist_entries(&text);
+    assert_eq!(maps.len(), 1, "{text}");
+    let mut bytes = std::fs::read(dir.join(&maps[0])).unwrap();
+    bytes.extend(std::fs::read(dir.join(&fragments[0])).unwrap());
+    let joined = ng.dir.join("h264.mp4");
+    std::fs::write(&joined, bytes).unwrap();
+    let (streams, warnings) = ffprobe_frames(&joined);
+    let got: Vec<&str> = streams.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(got, ["h264", "aac"], "{warnings}");
+    assert!(warnings.is_empty(), "{warnings}");
+    drop(ng);
+
+    let ng = live_nginx("live on;\nhls on;\nhls_path {tmp}/hls;\nhls_fragment_type mpegts;");
+    let publisher = publish(&hevc_opus(&ng.dir, 3), &ng.rtmp_url("live", "hevc"));
+    wait_publisher(publisher, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    let listing: Vec<_> = std::fs::read_dir(ng.dir.join("hls"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        listing.is_empty(),
+        "mpegts wrote {listing:?} for HEVC + Opus"
+    );
+
+    let (ok, err) = nginx_t(
+        "load_module {so};\nerror_log {tmp}/error.log;\nevents { }\n\
+         rtmp { server { listen 127.0.0.1:1935; application live {\n\
+         hls on; hls_path {tmp}/hls; hls_fragment_type cmaf;\n} } }\n",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("invalid value \"cmaf\" in \"hls_fragment_type\" directive"),
+        "{err}"
+    );
+}
+
+fn av1_opus(dir: &Path, seconds: u32) -> PathBuf {
+    let out = dir.join("av1_opus.mp4");
+    let video = [
+        "-c:v",
+        "libaom-av1",
+        "-usage",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-crf",
+        "45",
+        "-g",
+        "25",
+    ];
+    encode(
+        &out,
+        seconds,
+        &video,
+        Some(&["-c:a", "libopus", "-b:a", "48k"]),
+    );
+    out
+}
+
+const AV1_PAGE: &str = r#"<!doctype html>
+<html><body style="margin:0;background:#1d2330">
+<video id="v" muted autoplay playsinline width="320" height="240"></video>
+<script src="/js/hls.min.js"></script>
+<script>
+const v = document.getElementById('v');
+window.errors = [];
+const hls = new Hls();
+hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) window.errors.push(d.type + ': ' + d.details); });
+hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(e => window.errors.push('play: ' + e)));
+hls.loadSource('/hls/av1.m3u8');
+hls.attachMedia(v);
+</script></body></html>"#;
+
+/// A browser plays the fMP4 HLS of an AV1 + Opus stream: hls.js (npm, fetched by
+/// scripts/deps) in headless Chromium, whose AV1 and Opus decoders are software ones.
+/// The screenshot is kept in `<repo>/test-artifacts/hls-av1.png`.
+#[test]
+fn hlsjs_plays_av1_and_opus_fmp4_in_chromium() {
+    let hlsjs = repo_root().join("tests/.cache/hls.js-1.7.4/hls.min.js");
+    assert!(
+        hlsjs.is_file(),
+        "{} is missing: run scripts/deps",
+        hlsjs.display()
+    );
+    let mut opts = NginxOpts::new(&simple_rtmp(
+        "live",
+        "live on; hls on; hls_path {tmp}/hls; hls_fragment 1s; hls_playlist_length 6s;",
+    ));
+    opts.http_server_extra = format!(
+        "location /hls {{ alias {{tmp}}/hls; add_header Cache-Control no-cache;
+             types {{ application/vnd.apple.mpegurl m3u8; video/iso.segment m4s;
+                      video/mp4 mp4; }} }}
+         location = /js/hls.min.js {{ alias {}; }}
+         location /www {{ alias {{tmp}}/www; }}",
+        hlsjs.display()
+    );
+    let ng = Nginx::start_opts(opts);
+    std::fs::create_dir_all(ng.file("www")).unwrap();
+    std::fs::write(ng.file("www/av1.html"), AV1_PAGE).unwrap();
+    let src = av1_opus(&ng.dir, 30);
+    let _publisher = publish(&src, &ng.rtmp_url("live", "av1"));
+    let playlist = ng.http_url("/hls/av1.m3u8");
+    wait_for(Duration::from_secs(20), || {
+        let (code, body) = http_get(&playlist, Duration::from_secs(2)).ok()?;
+        (code == 200 && body.matches("#EXTINF").count() >= 3).then_some(())
+    })
+    .expect("the playlist never listed 3 fragments");
+
+    let mut b = ngx_rtmp_tests::cdp::Browser::start(&ng.dir, 640, 480);
+    b.open(&ng.http_url("/www/av1.html")).expect("open page");
+    let mse = b
+        .eval(r#"MediaSource.isTypeSupported('video/mp4; codecs="av01.0.00M.08,opus"')"#)
+        .expect("eval");
+    assert_eq!(mse.as_bool(), Some(true), "Chromium's MSE takes AV1 + Opus");
+    let t0 = Instant::now();
+    let mut t = 0.0;
+    while t0.elapsed() < Duration::from_secs(25) && t <= 6.0 {
+        t = b
+            .eval("v.currentTime")
+            .expect("eval")
+            .as_f64()
+            .unwrap_or(0.0);
+        let errors = b.eval("window.errors.join('; ')").expect("eval");
+        assert_eq!(errors.as_str(), Some(""), "hls.js errors: {errors}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(t > 6.0, "currentTime reached only {t} in 25 s");
+    let size = b.eval("v.videoWidth + 'x' + v.videoHeight").expect("eval");
+    assert_eq!(size.as_str(), Some("320x240"), "video size {size}");
+    let png = b.screenshot().expect("screenshot");
+    let artifacts = repo_root().join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join("hls-av1.png"), &png).unwrap();
+}
