@@ -109,6 +109,17 @@ pub struct HlsStream {
     audio_gap_ms: i64,
 }
 
+/// The distance from a track's previous frame (a frame's length when the next one is
+/// unknown): `gap` unchanged after a jump, a pause or a step back.
+fn frame_gap(last_ms: &mut Option<i64>, ms: i64, jumped: bool, gap: i64) -> i64 {
+    let prev = if jumped { None } else { *last_ms };
+    *last_ms = Some(ms);
+    match prev {
+        Some(prev) if ms > prev => (ms - prev).min(MAX_FRAME_MS),
+        _ => gap,
+    }
+}
+
 fn io_error(what: &str, name: &str, e: std::io::Error) -> String {
     format!("hls: {what} \"{name}\": {e}")
 }
@@ -210,7 +221,8 @@ impl HlsStream {
                 self.video_codec.get_or_insert(codec);
                 match (self.container(), codec) {
                     (Container::Fmp4, _) => {
-                        return self.video_mp4(files, unix_ms, timestamp, key, cts, data)
+                        let frame = (codec, key, cts, data);
+                        return self.video_mp4(files, unix_ms, timestamp, frame);
                     }
                     (Container::Ts, VideoCodec::Avc) => {
                         return self.video(files, unix_ms, timestamp, key, cts, data)
@@ -226,7 +238,9 @@ impl HlsStream {
                     _ => None,
                 };
                 match (self.container(), format) {
-                    (Container::Fmp4, _) => return self.audio_mp4(files, unix_ms, timestamp, data),
+                    (Container::Fmp4, _) => {
+                        return self.audio_mp4(files, unix_ms, timestamp, codec, data)
+                    }
                     (Container::Ts, Some(format)) => {
                         return self.audio(files, unix_ms, timestamp, format, data)
                     }
@@ -376,16 +390,7 @@ impl HlsStream {
         if self.avc.is_none() {
             return Ok(());
         }
-        let (ms, jumped) = self.timeline.place(Track::Video, timestamp);
-        if jumped {
-            self.last_video_ms = None;
-        }
-        if let Some(prev) = self.last_video_ms {
-            if ms > prev {
-                self.video_gap_ms = (ms - prev).min(MAX_FRAME_MS);
-            }
-        }
-        self.last_video_ms = Some(ms);
+        let (ms, jumped) = self.place_video(timestamp);
         self.update(files, unix_ms, ms, jumped, key, 1)?;
 
         let Some(open) = self.open.as_mut() else {
@@ -422,31 +427,34 @@ impl HlsStream {
         self.write_out(files)
     }
 
+    /// Places a video frame on the timeline and learns the frame distance.
+    fn place_video(&mut self, timestamp: u32) -> (i64, bool) {
+        let (ms, jumped) = self.timeline.place(Track::Video, timestamp);
+        self.video_gap_ms = frame_gap(&mut self.last_video_ms, ms, jumped, self.video_gap_ms);
+        (ms, jumped)
+    }
+
     fn video_mp4(
         &mut self,
         files: &mut dyn HlsFiles,
         unix_ms: u64,
         timestamp: u32,
-        key: bool,
-        cts: i32,
-        data: &[u8],
+        frame: (VideoCodec, bool, i32, &[u8]),
     ) -> Result<(), String> {
-        let Some(track) = self.video_track.as_mut() else {
+        let (codec, key, cts, data) = frame;
+        // A frame of another codec than the track's (a FourCC change without a new
+        // sequence start) cannot go under its sample description.
+        let Some(track) = self
+            .video_track
+            .as_mut()
+            .filter(|t| VideoKind::from_codec(codec) == Some(t.codec))
+        else {
             return Ok(());
         };
         if key {
             track.learn_size(data);
         }
-        let (ms, jumped) = self.timeline.place(Track::Video, timestamp);
-        if jumped {
-            self.last_video_ms = None;
-        }
-        if let Some(prev) = self.last_video_ms {
-            if ms > prev {
-                self.video_gap_ms = (ms - prev).min(MAX_FRAME_MS);
-            }
-        }
-        self.last_video_ms = Some(ms);
+        let (ms, jumped) = self.place_video(timestamp);
         self.update(files, unix_ms, ms, jumped, key, 1)?;
         let (Some(open), Some(mp4)) = (self.open.as_mut(), self.mp4.as_mut()) else {
             return Ok(());
@@ -471,21 +479,18 @@ impl HlsStream {
         files: &mut dyn HlsFiles,
         unix_ms: u64,
         timestamp: u32,
+        codec: AudioCodec,
         data: &[u8],
     ) -> Result<(), String> {
-        if data.is_empty() || self.audio_track.is_none() {
+        let ours = self
+            .audio_track
+            .as_ref()
+            .is_some_and(|t| AudioKind::from_codec(codec) == Some(t.codec));
+        if data.is_empty() || !ours {
             return Ok(());
         }
         let (ms, jumped) = self.timeline.place(Track::Audio, timestamp);
-        if jumped {
-            self.last_audio_ms = None;
-        }
-        if let Some(prev) = self.last_audio_ms {
-            if ms > prev {
-                self.audio_gap_ms = (ms - prev).min(MAX_FRAME_MS);
-            }
-        }
-        self.last_audio_ms = Some(ms);
+        self.audio_gap_ms = frame_gap(&mut self.last_audio_ms, ms, jumped, self.audio_gap_ms);
         // Without video there are no key frames to wait for: audio decides the cuts.
         let cut_ok = self.video_track.is_none();
         self.update(files, unix_ms, ms, jumped, cut_ok, 2)?;

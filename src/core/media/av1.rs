@@ -91,9 +91,8 @@ pub fn without_temporal_delimiters(tu: &[u8]) -> Option<Vec<u8>> {
         if rest[0] & 0x02 == 0 {
             return None;
         }
-        let (obu_type, payload, next) = next_obu(rest)?;
+        let (obu_type, _, next) = next_obu(rest)?;
         let whole = &rest[..rest.len() - next.len()];
-        debug_assert!(whole.len() >= payload.len());
         if obu_type == OBU_TEMPORAL_DELIMITER {
             removed = true;
         } else {
@@ -190,8 +189,8 @@ mod tests {
 
     #[test]
     fn temporal_delimiters_are_removed() {
-        // FFmpeg's FLV muxer already leaves temporal delimiters (0x12 0x00) out; others
-        // (OBS's own muxing) keep them.
+        // FFmpeg's FLV muxer already leaves temporal delimiters (0x12 0x00) out; a
+        // publisher may not.
         assert_eq!(without_temporal_delimiters(&KEY[5..]), None);
         let with_td = [&[0x12, 0x00][..], &KEY[5..]].concat();
         assert_eq!(
