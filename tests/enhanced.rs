@@ -126,27 +126,37 @@ impl std::fmt::Debug for Tag {
 }
 
 impl Tag {
-    /// A configuration packet: sequence start, colour metadata, multichannel layout.
-    fn is_config(&self) -> bool {
-        let (b0, ex) = match self.body.first() {
-            Some(&b) => (
-                b,
-                if self.kind == 9 {
-                    b & 0x80 != 0
-                } else {
-                    b >> 4 == 9
-                },
-            ),
-            None => return false,
+    /// The Enhanced RTMP packet type (inside a Multitrack wrapper too); `None` for legacy.
+    fn packet_type(&self) -> Option<u8> {
+        let b0 = *self.body.first()?;
+        let (enhanced, multitrack) = match self.kind {
+            9 => (b0 & 0x80 != 0, 6),
+            _ => (b0 >> 4 == 9, 5),
         };
-        ex && match self.kind {
-            9 => matches!(b0 & 0x0f, 0 | 4 | 5),
-            _ => matches!(b0 & 0x0f, 0 | 4),
+        if !enhanced {
+            return None;
+        }
+        match b0 & 0x0f {
+            t if t == multitrack => Some(self.body.get(1)? & 0x0f),
+            t => Some(t),
         }
     }
 
+    /// A configuration packet: sequence start, colour metadata, multichannel layout.
+    fn is_config(&self) -> bool {
+        match (self.kind, self.packet_type()) {
+            (9, Some(t)) => matches!(t, 0 | 4 | 5),
+            (_, Some(t)) => matches!(t, 0 | 4),
+            _ => false,
+        }
+    }
+
+    /// A keyframe of track 0 (FFmpeg sends track 0 without the Multitrack wrapper).
     fn is_keyframe(&self) -> bool {
-        self.kind == 9 && !self.is_config() && (self.body[0] >> 4) & 7 == 1
+        self.kind == 9
+            && !self.is_config()
+            && (self.body[0] >> 4) & 7 == 1
+            && self.body[0] & 0x0f != 6
     }
 }
 
@@ -255,6 +265,19 @@ fn assert_same_tags(got: &[Tag], want: &[Tag], what: &str) {
         got.last(),
         want.last()
     );
+}
+
+/// What a player there before the publisher gets: every tag, but no frame before the first
+/// keyframe (it could not be decoded; configuration packets all come).
+fn from_first_keyframe(tags: &[Tag]) -> Vec<Tag> {
+    let key = tags.iter().position(Tag::is_keyframe).unwrap_or(tags.len());
+    let (before, after) = tags.split_at(key);
+    before
+        .iter()
+        .filter(|t| t.is_config())
+        .chain(after)
+        .cloned()
+        .collect()
 }
 
 /// The tags a new subscriber (a late joiner, a new recording) starts with, then the rest:
@@ -495,12 +518,17 @@ fn ffprobe_frames(path: &Path) -> (Vec<(String, u64)>, String) {
         .args(["-of", "csv=p=0"])
         .arg(path);
     let out = run_bounded(c, Duration::from_secs(60));
-    let streams = out
+    let mut streams: Vec<(String, u64)> = out
         .stdout
         .lines()
         .filter_map(|l| l.split_once(','))
         .map(|(codec, n)| (codec.to_string(), n.trim().parse().unwrap_or(0)))
         .collect();
+    // An HLS input lists its streams twice: in its program, then on their own.
+    let half = streams.len() / 2;
+    if streams.len().is_multiple_of(2) && streams[..half] == streams[half..] {
+        streams.truncate(half);
+    }
     (streams, out.stderr)
 }
 
@@ -734,4 +762,93 @@ fn hlsjs_plays_av1_and_opus_fmp4_in_chromium() {
     let artifacts = repo_root().join("test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     std::fs::write(artifacts.join("hls-av1.png"), &png).unwrap();
+}
+
+/// Two video streams (HEVC, AV1) and Opus, which FFmpeg 8 publishes as Enhanced RTMP v2
+/// Multitrack (the AV1 stream as track 1): players get every tag byte for byte; a late
+/// joiner gets both tracks' sequence starts and colour metadata, then the GOP from track
+/// 0's keyframe; `/stat` describes track 0; HLS carries track 0 (HEVC) and the audio.
+#[test]
+fn multitrack_hevc_av1_opus() {
+    let ng = live_nginx("live on;\nhls on;\nhls_path {tmp}/hls;\nhls_fragment 1s;");
+    let src = ng.dir.join("multitrack.mp4");
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-t", "6", "-map", "0:v", "-map", "0:v", "-map", "1:a"])
+        .args([
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v:0",
+            "libx265",
+            "-preset",
+            "ultrafast",
+        ])
+        .args(["-x265-params", "keyint=25:min-keyint=25:log-level=error"])
+        .args([
+            "-c:v:1",
+            "libaom-av1",
+            "-usage",
+            "realtime",
+            "-cpu-used",
+            "8",
+        ])
+        .args(["-crf", "45", "-g", "25", "-c:a", "libopus", "-b:a", "48k"])
+        .arg(&src);
+    must(run_bounded(c, Duration::from_secs(120)), "ffmpeg encode");
+    let want = reference(&src);
+    assert!(
+        want.iter().any(|t| t.body.starts_with(b"\x96\x00av01\x01")),
+        "FFmpeg sends AV1 as track 1: {:?}",
+        &want[..4]
+    );
+    let early = spawn_player(&ng, "mt");
+    let publisher = publish(&src, &ng.rtmp_url("live", "mt"));
+    std::thread::sleep(Duration::from_millis(3300));
+    let late = spawn_player(&ng, "mt");
+    let stat = wait_for(Duration::from_secs(5), || {
+        let xml = get(&ng, "/stat");
+        stream_xml(&xml, "mt").filter(|s| s.contains("<width>"))
+    })
+    .expect("the stream in /stat");
+    wait_publisher(publisher, Duration::from_secs(30));
+    assert_same_tags(
+        &early.join().expect("early player"),
+        &from_first_keyframe(&want),
+        "player from the start",
+    );
+
+    let late = late.join().expect("late player");
+    let n = want.iter().filter(|t| t.is_config()).count();
+    assert_eq!(n, 6, "2 sequence starts, 2 colorInfo, Opus head and layout");
+    let ordered = configs_first(&want);
+    assert_same_tags(&late[..n], &ordered[..n], "late joiner's configs");
+    let first = &late[n];
+    assert!(first.is_keyframe(), "late joiner starts with {first:?}");
+    let frames = &ordered[n..];
+    let at = frames.iter().position(|t| t == first).expect("published");
+    assert_same_tags(
+        &late[n..],
+        &frames[at..],
+        "late joiner from track 0's keyframe",
+    );
+
+    assert!(stat.contains("<codec>HEVC</codec>"), "{stat}");
+    assert!(
+        stat.contains("<width>320</width><height>240</height>"),
+        "{stat}"
+    );
+
+    let dir = ng.dir.join("hls");
+    let text = std::fs::read_to_string(dir.join("mt.m3u8")).expect("playlist");
+    let vod = dir.join("mt-vod.m3u8");
+    std::fs::write(&vod, format!("{text}#EXT-X-ENDLIST\n")).unwrap();
+    let (streams, warnings) = ffprobe_frames(&vod);
+    assert!(warnings.is_empty(), "{warnings}");
+    let got: Vec<(&str, u64)> = streams.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+    assert_eq!(got[0], ("hevc", 150), "{got:?}");
+    assert_eq!(got[1].0, "opus", "{got:?}");
+    assert_eq!(got.len(), 2, "{got:?}");
+    ng.assert_no_alerts();
 }

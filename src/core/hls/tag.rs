@@ -1,6 +1,7 @@
 //! What an FLV tag body holds for HLS: a decoder configuration or a frame, with its codec,
-//! from legacy FLV (H.264, AAC, MP3) or Enhanced RTMP (any FourCC; of a Multitrack
-//! message, the default track). MPEG-TS takes H.264 with AAC or MP3; fMP4 takes H.264,
+//! from legacy FLV (H.264, AAC, MP3) or Enhanced RTMP (any FourCC). HLS carries one video
+//! and one audio track: of Multitrack messages, track 0 (the spec's default); messages of
+//! other tracks alone are `Other`. MPEG-TS takes H.264 with AAC or MP3; fMP4 takes H.264,
 //! HEVC, AV1 and VP9 with AAC and Opus.
 
 use crate::media::codec::{AudioCodec, VideoCodec};
@@ -257,7 +258,7 @@ mod tests {
         );
         let colorinfo = include_bytes!("../fuzz/seeds/flv/ex_colorinfo");
         assert_eq!(video(colorinfo), Tag::Other);
-        // Multitrack: the default track (id 0), wherever it is.
+        // Multitrack: track 0, wherever it is; another track alone is not for HLS.
         let p = b"\x96\x11vp09\x01\x00\x00\x01a\x00\x00\x00\x01b";
         assert_eq!(
             video(p),
@@ -268,6 +269,11 @@ mod tests {
                 data: b"b"
             }
         );
+        assert_eq!(video(b"\x96\x01av01\x01k"), Tag::Other);
+        assert!(matches!(
+            video(b"\x96\x01av01\x00k"),
+            Tag::VideoFrame { codec: VideoCodec::Av1, .. }
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::media::audio_info::{self, AudioInfo};
 use crate::media::av1;
 use crate::media::avc::parse_avc_sequence_header;
 use crate::media::codec::{AudioCodec, VideoCodec};
-use crate::media::enhanced::{self, Track};
+use crate::media::enhanced::{self, ExHeader, Track};
 use crate::media::flv::{
     audio_codec, audio_is_config, video_codec, video_is_config, video_is_end_of_sequence,
     video_is_keyframe, video_is_sequence_header,
@@ -80,8 +80,11 @@ impl StreamFacts {
     }
 
     fn learn_video(&mut self, p: &[u8]) {
+        let Some(track) = track0(enhanced::video(p)) else {
+            return;
+        };
+        let codec = track.map_or(video_codec(p), |t| Some(VideoCodec::from_fourcc(t.fourcc)));
         let v = self.video.get_or_insert_with(VideoMeta::default);
-        let codec = video_codec(p);
         if let Some(codec) = codec {
             v.codec = codec.name().to_string();
         }
@@ -92,7 +95,7 @@ impl StreamFacts {
             set_size(v, avc.size);
             return;
         }
-        let Some(record) = enhanced_body(enhanced::video(p).and_then(|h| h.default_track())) else {
+        let Some(record) = body(track) else {
             return;
         };
         match codec {
@@ -126,12 +129,13 @@ impl StreamFacts {
         let Some(v) = self.video.as_mut().filter(|v| v.width == 0) else {
             return;
         };
-        let Some(frame) = enhanced_body(enhanced::video(p).and_then(|h| h.default_track())) else {
+        let Some(Some(track)) = track0(enhanced::video(p)) else {
             return;
         };
-        let size = match video_codec(p) {
-            Some(VideoCodec::Vp9) => vp9::keyframe_size(frame),
-            Some(VideoCodec::Av1) => av1::sequence_header_size(frame),
+        let frame = track.body;
+        let size = match VideoCodec::from_fourcc(track.fourcc) {
+            VideoCodec::Vp9 => vp9::keyframe_size(frame),
+            VideoCodec::Av1 => av1::sequence_header_size(frame),
             _ => None,
         };
         set_size(v, size);
@@ -165,8 +169,11 @@ impl StreamFacts {
     }
 
     fn learn_audio(&mut self, p: &[u8]) {
+        let Some(track) = track0(enhanced::audio(p)) else {
+            return;
+        };
+        let codec = track.map_or(audio_codec(p), |t| Some(AudioCodec::from_fourcc(t.fourcc)));
         let a = self.audio.get_or_insert_with(AudioMeta::default);
-        let codec = audio_codec(p);
         if let Some(codec) = codec {
             a.codec = codec.name().to_string();
         }
@@ -180,12 +187,9 @@ impl StreamFacts {
             }
             return;
         }
-        let Some(body) = enhanced_body(enhanced::audio(p).and_then(|h| h.default_track())) else {
-            return;
-        };
-        let info = match codec {
-            Some(AudioCodec::Opus) => audio_info::opus_head(body),
-            Some(AudioCodec::Flac) => audio_info::flac_streaminfo(body),
+        let info = match (codec, body(track)) {
+            (Some(AudioCodec::Opus), Some(b)) => audio_info::opus_head(b),
+            (Some(AudioCodec::Flac), Some(b)) => audio_info::flac_streaminfo(b),
             _ => None,
         };
         set_audio(a, info);
@@ -193,11 +197,12 @@ impl StreamFacts {
 
     /// AC-3's SequenceStart is empty: its frames tell.
     fn learn_from_audio_frame(&mut self, p: &[u8]) {
-        let (Some(a), Some(AudioCodec::Ac3)) = (self.audio.as_mut(), audio_codec(p)) else {
+        let (Some(a), Some(Some(track))) = (self.audio.as_mut(), track0(enhanced::audio(p))) else {
             return;
         };
-        let body = enhanced_body(enhanced::audio(p).and_then(|h| h.default_track()));
-        set_audio(a, body.and_then(audio_info::ac3_frame));
+        if AudioCodec::from_fourcc(track.fourcc) == AudioCodec::Ac3 {
+            set_audio(a, audio_info::ac3_frame(track.body));
+        }
     }
 
     fn learn_metadata(&mut self, m: &StreamMeta) {
@@ -229,9 +234,19 @@ impl StreamFacts {
     }
 }
 
-/// The body of a track, or `None` when there is no track or it is empty.
-fn enhanced_body(track: Option<Track<'_>>) -> Option<&[u8]> {
-    track.map(|t| t.body).filter(|b| !b.is_empty())
+/// For an Enhanced message its track 0, and `None` when it carries other tracks only: of
+/// a Multitrack stream the page describes track 0, the track HLS carries. A legacy message
+/// is `Some(None)`.
+fn track0(header: Option<ExHeader<'_>>) -> Option<Option<Track<'_>>> {
+    match header {
+        Some(h) => h.default_track().map(Some),
+        None => Some(None),
+    }
+}
+
+/// A track's body, unless empty.
+fn body<'a>(t: Option<Track<'a>>) -> Option<&'a [u8]> {
+    t.map(|t| t.body).filter(|b| !b.is_empty())
 }
 
 fn set_size(v: &mut VideoMeta, size: Option<(u32, u32)>) {
@@ -366,6 +381,18 @@ mod tests {
             let a = audio_of(frames);
             assert_eq!((&a.codec[..], a.channels, a.sample_rate), (codec, 1, 48000));
         }
+    }
+
+    #[test]
+    fn a_multitrack_stream_is_described_by_track_0() {
+        let mut f = StreamFacts::default();
+        f.observe(FrameKind::Video, 0, seed("hevc_seq"));
+        // FFmpeg 8's second video stream: an AV1 sequence start on track 1.
+        let mut av1_track1 = b"\x96\x00av01\x01".to_vec();
+        av1_track1.extend_from_slice(&seed("av1_seq")[5..]);
+        f.observe(FrameKind::Video, 0, &av1_track1);
+        let v = f.video.unwrap();
+        assert_eq!((&v.codec[..], &v.profile[..]), ("HEVC", "Main"));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::facts::StreamFacts;
 use super::outbox::SharedOutbox;
 use super::status::{status_message, user_control, MSID, STREAM_BEGIN, STREAM_EOF};
 use crate::media::configs::ConfigSet;
-use crate::media::flv::{audio_config_key, video_config_key, video_is_keyframe};
+use crate::media::flv::{audio_config_key, video_config_key, GopTrack};
 use crate::media::metadata::{is_metadata, strip_set_data_frame};
 use crate::protocol::chunk_writer::{encode_message, CSID_AUDIO, CSID_DATA, CSID_VIDEO};
 use crate::protocol::message::msg_type;
@@ -63,6 +63,7 @@ pub(super) struct Stream {
     /// Chunked messages since the last video keyframe, the keyframe first.
     gop: Vec<(Bytes, bool)>,
     gop_bytes: usize,
+    gop_track: GopTrack,
     has_video: bool,
     players: Vec<Player>,
     bytes_in: u64,
@@ -82,6 +83,7 @@ impl Stream {
             audio_configs: ConfigSet::default(),
             gop: Vec::new(),
             gop_bytes: 0,
+            gop_track: GopTrack::default(),
             has_video: false,
             players: Vec::new(),
             bytes_in: 0,
@@ -161,6 +163,7 @@ impl Stream {
         self.audio_configs.clear();
         self.gop.clear();
         self.gop_bytes = 0;
+        self.gop_track = GopTrack::default();
         self.has_video = false;
         self.facts = StreamFacts::default();
     }
@@ -234,7 +237,7 @@ impl Stream {
                     self.broadcast_control(&msg, wake);
                     return;
                 }
-                let key = video_is_keyframe(&payload);
+                let key = self.gop_track.starts_gop(&payload);
                 self.remember(&msg, key);
                 self.broadcast_media(&msg, true, key, wake);
             }

@@ -239,6 +239,39 @@ fn every_track_of_a_multitrack_stream_keeps_its_sequence_start() {
     assert_eq!(late_joiner_payloads(&mut hub, &k), vec![t0, t1, keyframe]);
 }
 
+/// FFmpeg 8's layout for two video streams: track 0 unwrapped, track 1 as OneTrack. The
+/// GOP cache starts at track 0's keyframe, and track 1's keyframe right after does not
+/// throw that away.
+#[test]
+fn the_gop_follows_track_0_of_a_multitrack_stream() {
+    let mut hub = Hub::new();
+    let k = key("mt");
+    hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
+    let s = Bytes::from_static;
+    let seq0 = s(ffmpeg8::HEVC_SEQ);
+    let seq1 = s(b"\x96\x00av01\x01\x81\x00\x0c\x00");
+    let key0 = s(ffmpeg8::HEVC_KEY);
+    let key1 = s(b"\x96\x01av01\x01key1");
+    let inter0 = s(ffmpeg8::HEVC_INTER);
+    let inter1 = s(b"\xa6\x01av01\x01inter1");
+    for (ts, p) in [
+        (0, seq0.clone()),
+        (0, seq1.clone()),
+        (0, key0.clone()),
+        (0, key1.clone()),
+        (40, inter0.clone()),
+        (40, inter1.clone()),
+        (1000, key1.clone()),
+        (1040, inter0.clone()),
+    ] {
+        hub.frame(&k, FrameKind::Video, ts, p, &mut no_wake);
+    }
+    assert_eq!(
+        late_joiner_payloads(&mut hub, &k),
+        vec![seq0, seq1, key0, key1.clone(), inter0.clone(), inter1, key1, inter0]
+    );
+}
+
 #[test]
 fn a_second_publisher_is_refused() {
     let mut hub = Hub::new();

@@ -200,12 +200,11 @@ impl<'a> ExHeader<'a> {
         self.tracks().next()
     }
 
-    /// The track a single-track consumer should take: the default track (id 0) when the
-    /// message has it, else the first one.
+    /// The default track (id 0, as the spec recommends; the only track without
+    /// Multitrack): what a single-track consumer (HLS, the stat page) takes. `None` for a
+    /// message of other tracks only.
     pub fn default_track(&self) -> Option<Track<'a>> {
-        self.tracks()
-            .find(|t| t.id == 0)
-            .or_else(|| self.first_track())
+        self.tracks().find(|t| t.id == 0)
     }
 
     /// The first track's FourCC; for ManyTracksManyCodecs this needs the track list.
@@ -343,6 +342,7 @@ mod tests {
         assert_eq!(ids, vec![(1, &b"ab"[..]), (0, &b"c"[..])]);
         assert_eq!(h.default_track().unwrap().id, 0);
         assert_eq!(h.first_track().unwrap().id, 1);
+        assert_eq!(video(b"\x96\x00hvc1\x02body").unwrap().default_track(), None);
         // ManyTracksManyCodecs: (FourCC, id, size, body) per track.
         let p = b"\x95\x21Opus\x00\x00\x00\x01xmp4a\x01\x00\x00\x02yz";
         let h = audio(p).unwrap();

@@ -44,6 +44,39 @@ pub fn video_is_keyframe(p: &[u8]) -> bool {
     })
 }
 
+/// Which video keyframes start a GOP (the GOP cache, a recording piece, a slow player's
+/// resumption). With Multitrack (FFmpeg 8 sends each extra video stream as its own track,
+/// OBS its renditions) the tracks' keyframes come as separate messages: a GOP starts at the
+/// keyframes of one track only, track 0 (the spec's default), or for a stream without one
+/// the track of the first keyframe; otherwise the GOP would restart at every track's
+/// keyframe and late joiners would miss the default track's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GopTrack(Option<u8>);
+
+impl GopTrack {
+    pub fn starts_gop(&mut self, p: &[u8]) -> bool {
+        if !video_is_keyframe(p) {
+            return false;
+        }
+        let Some(h) = enhanced::video(p).filter(|h| h.multitrack.is_some()) else {
+            self.0 = Some(0);
+            return true;
+        };
+        let carries = |id: u8| h.tracks().any(|t| t.id == id);
+        if carries(0) {
+            self.0 = Some(0);
+            return true;
+        }
+        match self.0 {
+            Some(track) => carries(track),
+            None => {
+                self.0 = h.first_track().map(|t| t.id);
+                self.0.is_some()
+            }
+        }
+    }
+}
+
 /// True for the decoder configuration that late joiners must receive before any frame:
 /// the legacy AVC/HEVC sequence header, or an Enhanced SequenceStart (either form).
 pub fn video_is_sequence_header(p: &[u8]) -> bool {
@@ -102,7 +135,8 @@ pub fn audio_is_config(p: &[u8]) -> bool {
 
 /// Which configuration a packet is, so that a newer one replaces it and different ones
 /// (a multichannel layout beside its sequence start, each track of a multitrack stream)
-/// are all kept for late joiners.
+/// are all kept for late joiners. The codec is part of it: FFmpeg 8 sends the colour
+/// metadata of a second video track without the Multitrack wrapper, as if it were track 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConfigKey {
     video: bool,
@@ -110,6 +144,8 @@ pub struct ConfigKey {
     packet_type: u8,
     /// The first track's id; 0 without Multitrack.
     track: u8,
+    /// The first track's FourCC; legacy AVC, HEVC and AAC count as `avc1`, `hvc1`, `mp4a`.
+    fourcc: [u8; 4],
 }
 
 /// The key of a video configuration packet ([`video_is_config`]), `None` for others.
@@ -117,14 +153,19 @@ pub fn video_config_key(p: &[u8]) -> Option<ConfigKey> {
     if !video_is_config(p) {
         return None;
     }
-    let (packet_type, track) = match enhanced::video(p) {
-        Some(h) => (h.packet_type, h.first_track().map_or(0, |t| t.id)),
-        None => (video_packet::SEQUENCE_START, 0),
+    let (packet_type, track, fourcc) = match enhanced::video(p) {
+        Some(h) => {
+            let (track, fourcc) = h.first_track().map_or((0, [0; 4]), |t| (t.id, t.fourcc));
+            (h.packet_type, track, fourcc)
+        }
+        None if p.first()? & 0x0f == 12 => (video_packet::SEQUENCE_START, 0, *b"hvc1"),
+        None => (video_packet::SEQUENCE_START, 0, *b"avc1"),
     };
     Some(ConfigKey {
         video: true,
         packet_type,
         track,
+        fourcc,
     })
 }
 
@@ -133,14 +174,18 @@ pub fn audio_config_key(p: &[u8]) -> Option<ConfigKey> {
     if !audio_is_config(p) {
         return None;
     }
-    let (packet_type, track) = match enhanced::audio(p) {
-        Some(h) => (h.packet_type, h.first_track().map_or(0, |t| t.id)),
-        None => (audio_packet::SEQUENCE_START, 0),
+    let (packet_type, track, fourcc) = match enhanced::audio(p) {
+        Some(h) => {
+            let (track, fourcc) = h.first_track().map_or((0, [0; 4]), |t| (t.id, t.fourcc));
+            (h.packet_type, track, fourcc)
+        }
+        None => (audio_packet::SEQUENCE_START, 0, *b"mp4a"),
     };
     Some(ConfigKey {
         video: false,
         packet_type,
         track,
+        fourcc,
     })
 }
 
@@ -319,7 +364,10 @@ mod tests {
         assert!(!video_is_sequence_header(COLOR_INFO) && !video_is_keyframe(COLOR_INFO));
         assert_eq!(video_codec(COLOR_INFO), Some(VideoCodec::Hevc));
         assert_ne!(video_config_key(COLOR_INFO), video_config_key(HEVC_SEQ));
-        assert_eq!(video_config_key(HEVC_SEQ), video_config_key(AV1_SEQ));
+        assert_ne!(video_config_key(HEVC_SEQ), video_config_key(AV1_SEQ));
+        let mut seq2 = HEVC_SEQ.to_vec();
+        seq2.push(0);
+        assert_eq!(video_config_key(&seq2), video_config_key(HEVC_SEQ));
         assert_eq!(video_config_key(HEVC_KEY), None);
     }
 
@@ -341,7 +389,10 @@ mod tests {
         }
         // The MultichannelConfig sits beside the sequence start, not over it.
         assert_ne!(audio_config_key(OPUS_SEQ), audio_config_key(OPUS_CHANNELS));
-        assert_eq!(audio_config_key(OPUS_SEQ), audio_config_key(AAC_SEQ));
+        assert_eq!(
+            audio_config_key(b"\x90mp4a\x12\x10"),
+            audio_config_key(AAC_SEQ)
+        );
     }
 
     #[test]
@@ -350,11 +401,42 @@ mod tests {
         let t1 = ex_video(1, 6, b"\x00hvc1\x01cfg");
         assert!(video_config_key(&t0).is_some());
         assert_ne!(video_config_key(&t0), video_config_key(&t1));
-        assert_eq!(video_config_key(&t0), video_config_key(AVC_SEQ));
+        assert_eq!(
+            video_config_key(&ex_video(1, 0, b"avc1cfg")),
+            video_config_key(AVC_SEQ)
+        );
+        // FFmpeg 8's second video track: its colour metadata comes unwrapped.
+        let color0 = ex_video(5, 4, b"hvc1meta");
+        let color1 = ex_video(5, 4, b"av01meta");
+        assert_ne!(video_config_key(&color0), video_config_key(&color1));
         let a1 = b"\x95\x00Opus\x01head";
         assert_ne!(audio_config_key(a1), audio_config_key(AAC_SEQ));
         assert_eq!(video_config_key(AAC_SEQ), None);
         assert_eq!(audio_config_key(AVC_SEQ), None);
+    }
+
+    #[test]
+    fn gops_follow_one_track() {
+        // FFmpeg 8's two video streams: track 0 unwrapped, track 1 as OneTrack.
+        let key0 = ex_video(1, 1, b"hvc1\x00\x00\x00k");
+        let key1 = ex_video(1, 6, b"\x01av01\x01k");
+        let inter1 = ex_video(2, 6, b"\x03av01\x01i");
+        let mut g = GopTrack::default();
+        assert!(!g.starts_gop(&inter1));
+        assert!(!g.starts_gop(&ex_video(1, 0, b"hvc1cfg")), "a config is no GOP");
+        assert!(g.starts_gop(&key0));
+        assert!(!g.starts_gop(&key1), "track 1's keyframe does not restart the GOP");
+        assert!(g.starts_gop(&key0));
+        // ManyTracks carrying track 0.
+        assert!(g.starts_gop(&ex_video(1, 6, b"\x11hvc1\x01\x00\x00\x01a\x00\x00\x00\x01b")));
+        // A stream without track 0 follows its first keyframe's track.
+        let mut g = GopTrack::default();
+        let key2 = ex_video(1, 6, b"\x01av01\x02k");
+        assert!(g.starts_gop(&key1));
+        assert!(!g.starts_gop(&key2));
+        assert!(g.starts_gop(&key1));
+        // Legacy keyframes always do.
+        assert!(GopTrack::default().starts_gop(&[0x17, 1, 0, 0, 0]));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::hub::FrameKind;
 use crate::media::codec::{AudioCodec, VideoCodec};
 use crate::media::flv::{
     audio_codec, audio_is_config, video_codec, video_is_config, video_is_end_of_sequence,
-    video_is_keyframe,
+    GopTrack,
 };
 
 use super::conf::RecorderConf;
@@ -28,6 +28,8 @@ pub struct FlvRecorder {
     failed: bool,
     next_piece: u32,
     piece: Option<Piece>,
+    /// Which keyframes a piece may start on (one track's, with Multitrack).
+    gop_track: GopTrack,
 }
 
 /// How one media frame reads under the recorder's flags and what the stream has sent.
@@ -54,6 +56,7 @@ impl FlvRecorder {
             failed: false,
             next_piece: 0,
             piece: None,
+            gop_track: GopTrack::default(),
         }
     }
 
@@ -147,7 +150,7 @@ impl FlvRecorder {
     }
 
     /// `None` for frames the flags do not record, read as nginx-rtmp reads them.
-    fn classify(&self, kind: FrameKind, p: &[u8]) -> Option<Class> {
+    fn classify(&mut self, kind: FrameKind, p: &[u8]) -> Option<Class> {
         match kind {
             FrameKind::Video => {
                 if !self.conf.video() {
@@ -155,7 +158,7 @@ impl FlvRecorder {
                 }
                 let config = video_is_config(p);
                 let aux = config || video_is_end_of_sequence(p);
-                let key = !aux && video_is_keyframe(p);
+                let key = !aux && self.gop_track.starts_gop(p);
                 if self.conf.keyframes_only() && !key && !config {
                     return None;
                 }
