@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use crate::hub::FrameKind;
 use crate::media::configs::ConfigSet;
+use crate::media::enhanced;
 use crate::media::flv::{
     audio_config_key, audio_is_sequence_header, video_config_key, video_is_sequence_header,
 };
@@ -31,8 +32,8 @@ pub(super) struct Latest {
     /// need them), per track.
     pub video_configs: ConfigSet<Bytes>,
     pub audio_configs: ConfigSet<Bytes>,
-    /// The latest sequence headers: frames of codecs that need one are not written
-    /// before it, and onMetaData names the codec from it.
+    /// The latest sequence headers of track 0: frames of codecs that need one are not
+    /// written before it, and onMetaData names the codec from it.
     pub video_sequence: Option<Bytes>,
     pub audio_sequence: Option<Bytes>,
     video_seen: bool,
@@ -48,7 +49,9 @@ impl Latest {
                 if let Some(k) = video_config_key(payload) {
                     self.video_configs.put(k, payload.clone());
                 }
-                if video_is_sequence_header(payload) {
+                // onMetaData names track 0's codec, as HLS and /stat describe it.
+                let track0 = enhanced::video(payload).is_none_or(|h| h.default_track().is_some());
+                if video_is_sequence_header(payload) && track0 {
                     self.video_sequence = Some(payload.clone());
                 }
             }
@@ -57,7 +60,8 @@ impl Latest {
                 if let Some(k) = audio_config_key(payload) {
                     self.audio_configs.put(k, payload.clone());
                 }
-                if audio_is_sequence_header(payload) {
+                let track0 = enhanced::audio(payload).is_none_or(|h| h.default_track().is_some());
+                if audio_is_sequence_header(payload) && track0 {
                     self.audio_sequence = Some(payload.clone());
                 }
             }
@@ -125,5 +129,10 @@ mod tests {
         let configs: Vec<_> = l.audio_configs.iter().collect();
         assert_eq!(configs, vec![&aac, &channels]);
         assert!(l.audio_expected());
+        // A second track's sequence start is kept, but onMetaData names track 0's codec.
+        let track1 = Bytes::from_static(b"\x96\x00av01\x01\x81\x00\x0c\x00");
+        l.observe(FrameKind::Video, &track1);
+        assert_eq!(l.video_sequence, Some(seq.clone()));
+        assert_eq!(l.video_configs.iter().count(), 2);
     }
 }
