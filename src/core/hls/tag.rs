@@ -272,7 +272,10 @@ mod tests {
         assert_eq!(video(b"\x96\x01av01\x01k"), Tag::Other);
         assert!(matches!(
             video(b"\x96\x01av01\x00k"),
-            Tag::VideoFrame { codec: VideoCodec::Av1, .. }
+            Tag::VideoFrame {
+                codec: VideoCodec::Av1,
+                ..
+            }
         ));
     }
 

@@ -268,7 +268,16 @@ fn the_gop_follows_track_0_of_a_multitrack_stream() {
     }
     assert_eq!(
         late_joiner_payloads(&mut hub, &k),
-        vec![seq0, seq1, key0, key1.clone(), inter0.clone(), inter1, key1, inter0]
+        vec![
+            seq0,
+            seq1,
+            key0,
+            key1.clone(),
+            inter0.clone(),
+            inter1,
+            key1,
+            inter0
+        ]
     );
 }
 

@@ -342,7 +342,10 @@ mod tests {
         assert_eq!(ids, vec![(1, &b"ab"[..]), (0, &b"c"[..])]);
         assert_eq!(h.default_track().unwrap().id, 0);
         assert_eq!(h.first_track().unwrap().id, 1);
-        assert_eq!(video(b"\x96\x00hvc1\x02body").unwrap().default_track(), None);
+        assert_eq!(
+            video(b"\x96\x00hvc1\x02body").unwrap().default_track(),
+            None
+        );
         // ManyTracksManyCodecs: (FourCC, id, size, body) per track.
         let p = b"\x95\x21Opus\x00\x00\x00\x01xmp4a\x01\x00\x00\x02yz";
         let h = audio(p).unwrap();

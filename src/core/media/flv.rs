@@ -423,12 +423,22 @@ mod tests {
         let inter1 = ex_video(2, 6, b"\x03av01\x01i");
         let mut g = GopTrack::default();
         assert!(!g.starts_gop(&inter1));
-        assert!(!g.starts_gop(&ex_video(1, 0, b"hvc1cfg")), "a config is no GOP");
+        assert!(
+            !g.starts_gop(&ex_video(1, 0, b"hvc1cfg")),
+            "a config is no GOP"
+        );
         assert!(g.starts_gop(&key0));
-        assert!(!g.starts_gop(&key1), "track 1's keyframe does not restart the GOP");
+        assert!(
+            !g.starts_gop(&key1),
+            "track 1's keyframe does not restart the GOP"
+        );
         assert!(g.starts_gop(&key0));
         // ManyTracks carrying track 0.
-        assert!(g.starts_gop(&ex_video(1, 6, b"\x11hvc1\x01\x00\x00\x01a\x00\x00\x00\x01b")));
+        assert!(g.starts_gop(&ex_video(
+            1,
+            6,
+            b"\x11hvc1\x01\x00\x00\x01a\x00\x00\x00\x01b"
+        )));
         // A stream without track 0 follows its first keyframe's track.
         let mut g = GopTrack::default();
         let key2 = ex_video(1, 6, b"\x01av01\x02k");

@@ -8,8 +8,7 @@ use std::io;
 use crate::hub::FrameKind;
 use crate::media::codec::{AudioCodec, VideoCodec};
 use crate::media::flv::{
-    audio_codec, audio_is_config, video_codec, video_is_config, video_is_end_of_sequence,
-    GopTrack,
+    audio_codec, audio_is_config, video_codec, video_is_config, video_is_end_of_sequence, GopTrack,
 };
 
 use super::conf::RecorderConf;
