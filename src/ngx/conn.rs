@@ -13,7 +13,8 @@ use super::worker::{self, next_session_id, with_hub};
 use bytes::Bytes;
 use nginx_sys::{ngx_connection_t, ngx_event_t, ngx_msec_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::hub::{FrameKind, Outbox, OutboxLimits, SharedOutbox, StreamKey};
-use ngx_rtmp_core::media::flv::{audio_is_config, video_is_sequence_header};
+use ngx_rtmp_core::media::configs::ConfigSet;
+use ngx_rtmp_core::media::flv::{audio_config_key, video_config_key};
 use ngx_rtmp_core::media::metadata::is_metadata;
 use ngx_rtmp_core::protocol::{ServerSession, SessionConfig, SessionEvent};
 use std::net::IpAddr;
@@ -419,19 +420,27 @@ fn media(conn: &mut Conn, kind: FrameKind, timestamp: u32, payload: Bytes) -> bo
 #[derive(Default)]
 pub struct PublisherHeaders {
     metadata: Option<(u32, Bytes)>,
-    video: Option<(u32, Bytes)>,
-    audio: Option<(u32, Bytes)>,
+    video: ConfigSet<(u32, Bytes)>,
+    audio: ConfigSet<(u32, Bytes)>,
 }
 
 impl PublisherHeaders {
     fn observe(&mut self, kind: FrameKind, timestamp: u32, payload: &Bytes) {
-        let slot = match kind {
-            FrameKind::Data if is_metadata(payload) => &mut self.metadata,
-            FrameKind::Video if video_is_sequence_header(payload) => &mut self.video,
-            FrameKind::Audio if audio_is_config(payload) => &mut self.audio,
-            _ => return,
-        };
-        *slot = Some((timestamp, payload.clone()));
+        let value = (timestamp, payload.clone());
+        match kind {
+            FrameKind::Data if is_metadata(payload) => self.metadata = Some(value),
+            FrameKind::Video => {
+                if let Some(k) = video_config_key(payload) {
+                    self.video.put(k, value);
+                }
+            }
+            FrameKind::Audio => {
+                if let Some(k) = audio_config_key(payload) {
+                    self.audio.put(k, value);
+                }
+            }
+            FrameKind::Data => {}
+        }
     }
 
     /// Feeds the remembered headers to the stream `conn` publishes now (hub and sinks).
@@ -440,14 +449,11 @@ impl PublisherHeaders {
             return;
         }
         let h = &conn.headers;
-        let frames: Vec<(FrameKind, u32, Bytes)> = [
-            (FrameKind::Data, &h.metadata),
-            (FrameKind::Video, &h.video),
-            (FrameKind::Audio, &h.audio),
-        ]
-        .into_iter()
-        .filter_map(|(kind, slot)| slot.clone().map(|(ts, p)| (kind, ts, p)))
-        .collect();
+        let tagged = |kind: FrameKind| move |(ts, p): &(u32, Bytes)| (kind, *ts, p.clone());
+        let frames: Vec<(FrameKind, u32, Bytes)> = (h.metadata.iter().map(tagged(FrameKind::Data)))
+            .chain(h.video.iter().map(tagged(FrameKind::Video)))
+            .chain(h.audio.iter().map(tagged(FrameKind::Audio)))
+            .collect();
         for (kind, ts, payload) in frames {
             media(conn, kind, ts, payload);
         }

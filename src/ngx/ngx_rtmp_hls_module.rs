@@ -24,6 +24,7 @@ pub struct HlsAppConf {
     pub fragment_naming_granularity: Option<u64>,
     pub fragment_slicing: Option<String>,
     pub playlist_type: Option<String>,
+    pub fragment_type: Option<String>,
     pub max_audio_delay: Option<u64>,
     pub audio_buffer_size: Option<u64>,
     pub cleanup: Option<bool>,
@@ -54,6 +55,7 @@ impl Conf for HlsAppConf {
             fragment_naming_granularity,
             fragment_slicing,
             playlist_type,
+            fragment_type,
             max_audio_delay,
             audio_buffer_size,
             cleanup,
@@ -87,7 +89,7 @@ type H = HlsAppConf;
 const T1: ngx_uint_t = RTMP_MSA | NGX_CONF_TAKE1 as ngx_uint_t;
 const F: ngx_uint_t = RTMP_MSA | NGX_CONF_FLAG as ngx_uint_t;
 
-static mut NGX_RTMP_HLS_COMMANDS: [ngx_command_t; 23] = [
+static mut NGX_RTMP_HLS_COMMANDS: [ngx_command_t; 24] = [
     directive!("hls", F, APP_CONF_OFFSET, H, set_hls),
     directive!("hls_path", T1, APP_CONF_OFFSET, H, set!(H, path, path)),
     directive!(
@@ -157,6 +159,13 @@ static mut NGX_RTMP_HLS_COMMANDS: [ngx_command_t; 23] = [
         APP_CONF_OFFSET,
         H,
         set!(H, playlist_type, |d| one_of(d, &["live", "event"]))
+    ),
+    directive!(
+        "hls_fragment_type",
+        T1,
+        APP_CONF_OFFSET,
+        H,
+        set!(H, fragment_type, |d| one_of(d, &["auto", "mpegts", "fmp4"]))
     ),
     directive!(
         "hls_max_audio_delay",

@@ -1,14 +1,16 @@
-//! HLS (nginx-rtmp-module's `hls` family): MPEG-TS muxing, fragment cutting and playlists.
-//! The shell does the file I/O through [`HlsFiles`].
+//! HLS (nginx-rtmp-module's `hls` family): MPEG-TS or fragmented MP4 muxing, fragment
+//! cutting and playlists. The shell does the file I/O through [`HlsFiles`].
 //!
 //! One [`HlsStream`] per published stream: frames go in as they arrive, fragments and
-//! playlists come out through the trait. Only H.264 and AAC (and MP3) go into MPEG-TS;
-//! other codecs are skipped.
+//! playlists come out through the trait. H.264 with AAC or MP3 goes into MPEG-TS; HEVC,
+//! AV1, VP9 and Opus (and everything with `hls_fragment_type fmp4`) into fMP4 (CMAF)
+//! fragments with an initialization segment. Other codecs are skipped.
 
 mod adts;
 mod annexb;
 mod audio;
 mod cleanup;
+pub mod fmp4;
 mod naming;
 mod playlist;
 mod stream;
@@ -56,6 +58,18 @@ pub enum PlaylistType {
     Event,
 }
 
+/// hls_fragment_type: the container of the fragments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FragmentType {
+    /// MPEG-TS when the stream's codecs fit it (H.264, AAC, MP3), else fMP4.
+    #[default]
+    Auto,
+    /// MPEG-TS only, as nginx-rtmp: other codecs get no HLS.
+    MpegTs,
+    /// fMP4 whatever the codecs.
+    Fmp4,
+}
+
 /// One `hls_variant SUFFIX PARAM...`: PARAMs go into the master playlist's
 /// `#EXT-X-STREAM-INF` line (e.g. `BANDWIDTH=320000`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -87,6 +101,7 @@ pub struct HlsConf {
     pub cleanup: bool,
     pub base_url: String,
     pub variants: Vec<Variant>,
+    pub fragment_type: FragmentType,
 }
 
 impl Default for HlsConf {
@@ -108,13 +123,14 @@ impl Default for HlsConf {
             cleanup: true,
             base_url: String::new(),
             variants: Vec::new(),
+            fragment_type: FragmentType::Auto,
         }
     }
 }
 
-/// The shell's side. Names are relative to hls_path, built by the core: "NAME.m3u8" and
-/// "NAME-N.ts" (or with hls_nested: "NAME/index.m3u8" and "NAME/N.ts"); stream names never
-/// contain '/' or "..".
+/// The shell's side. Names are relative to hls_path, built by the core: "NAME.m3u8",
+/// "NAME-N.ts", "NAME-N.m4s" and "NAME-init-N.mp4" (or with hls_nested: "NAME/index.m3u8",
+/// "NAME/N.ts"...); stream names never contain '/' or "..".
 pub trait HlsFiles {
     /// hls_nested: "NAME"; ok if it exists.
     fn create_dir(&mut self, name: &str) -> std::io::Result<()>;
@@ -125,6 +141,8 @@ pub trait HlsFiles {
     fn close_fragment(&mut self) -> std::io::Result<()>;
     /// The shell makes it atomic (tmp + rename).
     fn write_playlist(&mut self, name: &str, text: &str) -> std::io::Result<()>;
+    /// An fMP4 initialization segment, whole; atomic like a playlist.
+    fn write_init(&mut self, name: &str, bytes: &[u8]) -> std::io::Result<()>;
     /// hls_continuous: read an old playlist.
     fn read_file(&mut self, name: &str) -> Option<String>;
     /// Cleanup; errors ignored.

@@ -1,5 +1,9 @@
 //! File names (relative to hls_path) and playlist URLs, laid out as nginx-rtmp lays them out:
 //! `NAME.m3u8` and `NAME-ID.ts`, or with hls_nested `NAME/index.m3u8` and `NAME/ID.ts`.
+//! fMP4 fragments are `NAME-ID.m4s` (`NAME/ID.m4s`); their initialization segment is
+//! `NAME-init-ID.mp4` (`NAME/init-ID.mp4`), ID being the first fragment that used it, so
+//! a new one (new codec parameters, a new publish) never overwrites one a player may still
+//! need.
 
 use super::{HlsConf, Naming, Variant};
 
@@ -42,21 +46,39 @@ impl Names {
         }
     }
 
-    pub fn fragment(&self, id: u64) -> String {
-        if self.nested {
-            format!("{}/{id}.ts", self.stream)
-        } else {
-            format!("{}-{id}.ts", self.stream)
-        }
+    /// A fragment's file: MPEG-TS, or fMP4 (`mp4`).
+    pub fn fragment(&self, id: u64, mp4: bool) -> String {
+        self.file(&id.to_string(), if mp4 { "m4s" } else { "ts" })
     }
 
     /// The fragment's line in the playlist. Nested playlists sit next to their fragments,
     /// so without a base URL the name alone is enough.
-    pub fn fragment_url(&self, id: u64) -> String {
+    pub fn fragment_url(&self, id: u64, mp4: bool) -> String {
+        self.url(&id.to_string(), if mp4 { "m4s" } else { "ts" })
+    }
+
+    /// An fMP4 initialization segment, named after the first fragment that uses it.
+    pub fn init(&self, id: u64) -> String {
+        self.file(&format!("init-{id}"), "mp4")
+    }
+
+    pub fn init_url(&self, id: u64) -> String {
+        self.url(&format!("init-{id}"), "mp4")
+    }
+
+    fn file(&self, stem: &str, ext: &str) -> String {
+        if self.nested {
+            format!("{}/{stem}.{ext}", self.stream)
+        } else {
+            format!("{}-{stem}.{ext}", self.stream)
+        }
+    }
+
+    fn url(&self, stem: &str, ext: &str) -> String {
         match (self.nested, self.base_url.is_empty()) {
-            (true, true) => format!("{id}.ts"),
-            (true, false) => format!("{}{}/{id}.ts", self.base_url, self.stream),
-            (false, _) => format!("{}{}-{id}.ts", self.base_url, self.stream),
+            (true, true) => format!("{stem}.{ext}"),
+            (true, false) => format!("{}{}/{stem}.{ext}", self.base_url, self.stream),
+            (false, _) => format!("{}{}-{stem}.{ext}", self.base_url, self.stream),
         }
     }
 
@@ -130,20 +152,37 @@ mod tests {
     fn flat_and_nested() {
         let n = Names::new(&conf(false, ""), "cam");
         assert_eq!(
-            (n.playlist(), n.fragment(7), n.fragment_url(7)),
+            (n.playlist(), n.fragment(7, false), n.fragment_url(7, false)),
             ("cam.m3u8".into(), "cam-7.ts".into(), "cam-7.ts".into())
+        );
+        assert_eq!(
+            (n.fragment(7, true), n.init(5), n.init_url(5)),
+            (
+                "cam-7.m4s".into(),
+                "cam-init-5.mp4".into(),
+                "cam-init-5.mp4".into()
+            )
         );
         assert_eq!(n.dir(), None);
         let n = Names::new(&conf(true, ""), "cam");
         assert_eq!(
-            (n.playlist(), n.fragment(7), n.fragment_url(7)),
+            (n.playlist(), n.fragment(7, false), n.fragment_url(7, false)),
             ("cam/index.m3u8".into(), "cam/7.ts".into(), "7.ts".into())
+        );
+        assert_eq!(
+            (n.fragment(7, true), n.init(5), n.init_url(5)),
+            (
+                "cam/7.m4s".into(),
+                "cam/init-5.mp4".into(),
+                "init-5.mp4".into()
+            )
         );
         assert_eq!(n.dir(), Some("cam"));
         let n = Names::new(&conf(true, "http://cdn/hls/"), "cam");
-        assert_eq!(n.fragment_url(7), "http://cdn/hls/cam/7.ts");
+        assert_eq!(n.fragment_url(7, false), "http://cdn/hls/cam/7.ts");
+        assert_eq!(n.init_url(0), "http://cdn/hls/cam/init-0.mp4");
         let n = Names::new(&conf(false, "http://cdn/hls/"), "cam");
-        assert_eq!(n.fragment_url(7), "http://cdn/hls/cam-7.ts");
+        assert_eq!(n.fragment_url(7, true), "http://cdn/hls/cam-7.m4s");
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Fragment {
     pub duration_ms: u64,
     /// An EXT-X-DISCONTINUITY goes before it.
     pub discont: bool,
+    /// An fMP4 fragment: the id of its initialization segment (EXT-X-MAP). MPEG-TS: none.
+    pub init: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -115,9 +117,20 @@ impl Playlist {
         dropped
     }
 
+    /// An fMP4 fragment listed uses the initialization segment `init`.
+    pub fn uses_init(&self, init: u64) -> bool {
+        self.frags.iter().any(|f| f.init == Some(init))
+    }
+
     pub fn render(&self, names: &Names) -> String {
         let mut s = String::with_capacity(128 + 48 * self.frags.len());
-        s.push_str("#EXTM3U\n#EXT-X-VERSION:3\n");
+        // EXT-X-MAP in a media playlist needs version 6 (RFC 8216 7); 7 as CMAF wants.
+        let version = if self.frags.iter().any(|f| f.init.is_some()) {
+            7
+        } else {
+            3
+        };
+        s.push_str(&format!("#EXTM3U\n#EXT-X-VERSION:{version}\n"));
         s.push_str(&format!("#EXT-X-MEDIA-SEQUENCE:{}\n", self.media_sequence));
         if self.discont_sequence > 0 {
             s.push_str(&format!(
@@ -129,27 +142,34 @@ impl Playlist {
         if self.event {
             s.push_str("#EXT-X-PLAYLIST-TYPE:EVENT\n");
         }
+        let mut map = None;
         for f in &self.frags {
             if f.discont {
                 s.push_str("#EXT-X-DISCONTINUITY\n");
+            }
+            if let Some(init) = f.init.filter(|i| map != Some(*i)) {
+                s.push_str(&format!("#EXT-X-MAP:URI=\"{}\"\n", names.init_url(init)));
+                map = Some(init);
             }
             s.push_str(&format!(
                 "#EXTINF:{}.{:03},\n{}\n",
                 f.duration_ms / 1000,
                 f.duration_ms % 1000,
-                names.fragment_url(f.id)
+                names.fragment_url(f.id, f.init.is_some())
             ));
         }
         s
     }
 
     /// Reads an old playlist (ours or nginx-rtmp's) back into the window, the way
-    /// nginx-rtmp's hls_continuous does: its media sequence, and every `*.ts` line with the
-    /// number before `.ts` as the fragment id. Returns fragments that did not fit.
+    /// nginx-rtmp's hls_continuous does: its media sequence, and every `*.ts` (or our
+    /// `*.m4s`, after its EXT-X-MAP) line with the number before the extension as the
+    /// fragment id. Returns fragments that did not fit.
     pub fn restore(&mut self, text: &str) -> Vec<Fragment> {
         let mut dropped = Vec::new();
         let mut duration_ms = 0;
         let mut discont = false;
+        let mut map = None;
         for line in text.lines() {
             let line = line.trim();
             if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
@@ -163,12 +183,15 @@ impl Playlist {
                 duration_ms = parse_duration_ms(v);
             } else if line == "#EXT-X-DISCONTINUITY" {
                 discont = true;
+            } else if let Some(v) = line.strip_prefix("#EXT-X-MAP:") {
+                map = init_id_of(v);
             } else if !line.starts_with('#') {
-                if let Some(id) = fragment_id_of(line) {
+                if let Some((id, mp4)) = fragment_id_of(line) {
                     dropped.extend(self.push(Fragment {
                         id,
                         duration_ms,
                         discont,
+                        init: if mp4 { map } else { None },
                     }));
                     duration_ms = 0;
                     discont = false;
@@ -179,15 +202,19 @@ impl Playlist {
     }
 }
 
-/// The fragment ids an old playlist lists (at most `max`, the last ones).
-pub fn listed_ids(text: &str, max: usize) -> Vec<u64> {
+/// The fragments an old playlist lists (at most `max`, the last ones): id and, for fMP4,
+/// the initialization segment.
+pub fn listed(text: &str, max: usize) -> Vec<(u64, Option<u64>)> {
     let mut ids = VecDeque::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
-        if let Some(id) = fragment_id_of(line) {
+    let mut map = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("#EXT-X-MAP:") {
+            map = init_id_of(v);
+        } else if let Some((id, mp4)) = fragment_id_of(line).filter(|_| !line.starts_with('#')) {
             if ids.len() == max {
                 ids.pop_front();
             }
-            ids.push_back(id);
+            ids.push_back((id, if mp4 { map } else { None }));
         }
     }
     ids.into()
@@ -202,9 +229,21 @@ fn parse_duration_ms(v: &str) -> u64 {
     }
 }
 
-/// The decimal number right before a trailing `.ts`.
-fn fragment_id_of(url: &str) -> Option<u64> {
-    let stem = url.strip_suffix(".ts")?;
+/// The decimal number right before a trailing `.ts` (or `.m4s`: then `true`).
+fn fragment_id_of(url: &str) -> Option<(u64, bool)> {
+    match url.strip_suffix(".ts") {
+        Some(stem) => Some((trailing_number(stem)?, false)),
+        None => Some((trailing_number(url.strip_suffix(".m4s")?)?, true)),
+    }
+}
+
+/// The id of an EXT-X-MAP's `URI="…init-ID.mp4"`.
+fn init_id_of(attrs: &str) -> Option<u64> {
+    let uri = attrs.split("URI=\"").nth(1)?.split('"').next()?;
+    trailing_number(uri.strip_suffix(".mp4")?)
+}
+
+fn trailing_number(stem: &str) -> Option<u64> {
     let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     stem.get(stem.len() - digits..)?.parse().ok()
 }
@@ -218,6 +257,7 @@ mod tests {
             id,
             duration_ms,
             discont: false,
+            init: None,
         }
     }
 
@@ -278,6 +318,7 @@ mod tests {
             id: 1,
             duration_ms: 5000,
             discont: true,
+            init: None,
         });
         let t = p.render(&names(&conf));
         assert!(t.contains("s-0.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:5.000,\ns-1.ts\n"));
@@ -326,6 +367,7 @@ mod tests {
                 id,
                 duration_ms: 5000 + id,
                 discont: id == 43,
+                init: None,
             });
         }
         let text = p.render(&names(&conf));
@@ -348,12 +390,14 @@ mod tests {
                 Fragment {
                     id: 17,
                     duration_ms: 8333,
-                    discont: true
+                    discont: true,
+                    init: None,
                 },
                 Fragment {
                     id: 18,
                     duration_ms: 5000,
-                    discont: false
+                    discont: false,
+                    init: None,
                 },
             ]
         );
@@ -376,20 +420,56 @@ mod tests {
     }
 
     #[test]
-    fn listed() {
+    fn listed_fragments() {
         let t =
             "#EXTM3U\n#EXTINF:5,\na-1.ts\n#EXTINF:5,\na-2.ts\nnot-a-fragment\n#EXTINF:5,\na-3.ts\n";
-        assert_eq!(listed_ids(t, 10), vec![1, 2, 3]);
-        assert_eq!(listed_ids(t, 2), vec![2, 3]);
+        let ts = |id| (id, None);
+        assert_eq!(listed(t, 10), vec![ts(1), ts(2), ts(3)]);
+        assert_eq!(listed(t, 2), vec![ts(2), ts(3)]);
+        let t = "#EXT-X-MAP:URI=\"a-init-4.mp4\"\n#EXTINF:5,\na-4.m4s\n#EXTINF:5,\na-5.m4s\n";
+        assert_eq!(listed(t, 10), vec![(4, Some(4)), (5, Some(4))]);
+    }
+
+    #[test]
+    fn fmp4_fragments_name_their_init_segment() {
+        let conf = HlsConf::default();
+        let mut p = Playlist::new(&conf);
+        let f = |id, init, discont| Fragment {
+            id,
+            duration_ms: 2000,
+            discont,
+            init: Some(init),
+        };
+        p.push(f(3, 3, false));
+        p.push(f(4, 3, false));
+        p.push(f(5, 5, true));
+        let t = p.render(&names(&conf));
+        assert_eq!(
+            t,
+            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:5\n\
+             #EXT-X-MAP:URI=\"s-init-3.mp4\"\n#EXTINF:2.000,\ns-3.m4s\n#EXTINF:2.000,\ns-4.m4s\n\
+             #EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"s-init-5.mp4\"\n#EXTINF:2.000,\ns-5.m4s\n"
+        );
+        assert!(p.uses_init(3) && p.uses_init(5) && !p.uses_init(4));
+        let mut q = Playlist::new(&conf);
+        assert!(q.restore(&t).is_empty());
+        assert_eq!(q.render(&names(&conf)), t);
     }
 
     #[test]
     fn ids_from_urls() {
-        assert_eq!(fragment_id_of("cam-12.ts"), Some(12));
-        assert_eq!(fragment_id_of("http://a/b/cam_hi-900000.ts"), Some(900_000));
-        assert_eq!(fragment_id_of("12.ts"), Some(12));
+        assert_eq!(fragment_id_of("cam-12.ts"), Some((12, false)));
+        assert_eq!(
+            fragment_id_of("http://a/b/cam_hi-900000.ts"),
+            Some((900_000, false))
+        );
+        assert_eq!(fragment_id_of("12.ts"), Some((12, false)));
         assert_eq!(fragment_id_of("cam.ts"), None);
-        assert_eq!(fragment_id_of("cam-12.m4s"), None);
+        assert_eq!(fragment_id_of("cam-12.m4s"), Some((12, true)));
+        assert_eq!(fragment_id_of("cam-12.mp4"), None);
         assert_eq!(fragment_id_of("99999999999999999999999.ts"), None);
+        assert_eq!(init_id_of("URI=\"http://x/cam-init-7.mp4\""), Some(7));
+        assert_eq!(init_id_of("URI=\"init-7.mp4\",BYTERANGE=\"1@0\""), Some(7));
+        assert_eq!(init_id_of("URI=cam-init-7.mp4"), None);
     }
 }

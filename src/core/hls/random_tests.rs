@@ -30,6 +30,21 @@ fn seeds() -> Vec<(FrameKind, Vec<u8>)> {
         ),
         (a, include_bytes!("../fuzz/seeds/flv/ex_aac_seq").to_vec()),
         (a, vec![0x2f, 0xff, 0xfb, 0x90, 0x64, 0, 0]),
+        (v, include_bytes!("../fuzz/seeds/flv/ex_hevc_seq").to_vec()),
+        (v, include_bytes!("../fuzz/seeds/flv/ex_hevc_key").to_vec()),
+        (
+            v,
+            include_bytes!("../fuzz/seeds/flv/ex_hevc_inter").to_vec(),
+        ),
+        (v, include_bytes!("../fuzz/seeds/flv/ex_av1_seq").to_vec()),
+        (v, include_bytes!("../fuzz/seeds/flv/ex_av1_key").to_vec()),
+        (v, include_bytes!("../fuzz/seeds/flv/ex_vp9_seq").to_vec()),
+        (v, include_bytes!("../fuzz/seeds/flv/ex_vp9_key").to_vec()),
+        (a, include_bytes!("../fuzz/seeds/flv/ex_opus_seq").to_vec()),
+        (
+            a,
+            include_bytes!("../fuzz/seeds/flv/ex_opus_frame").to_vec(),
+        ),
     ]
 }
 
@@ -55,6 +70,7 @@ fn conf(rng: &mut XorShift) -> HlsConf {
             suffix: "_x".into(),
             params: vec![],
         }],
+        fragment_type: [FragmentType::Auto, FragmentType::MpegTs, FragmentType::Fmp4][rng.below(3)],
     }
 }
 
@@ -95,6 +111,11 @@ fn hostile_streams_never_panic_and_stay_well_formed() {
             if name.ends_with(".ts") {
                 demux(bytes, &mut HashMap::new());
                 fragments += 1;
+            } else if name.ends_with(".m4s") {
+                fmp4::tests::read_fragments(bytes);
+                fragments += 1;
+            } else if name.ends_with(".mp4") {
+                fmp4::tests::parse(bytes);
             } else if !name.ends_with("s.m3u8") || conf.variants.is_empty() {
                 let text = String::from_utf8(bytes.clone()).unwrap();
                 if text.contains("#EXTINF") {

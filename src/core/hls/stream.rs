@@ -8,23 +8,41 @@
 //! done: buffered audio is flushed into the fragment being closed, not the next one; key
 //! frames cut without waiting for audio; the PMT announces only the tracks that exist; DTS
 //! never goes backwards within a timeline; a forced cut is no discontinuity.
+//!
+//! The container is chosen at the first frame (hls_fragment_type, and the codecs known
+//! then) and kept for the publish. fMP4 fragments take every frame as a sample, with no
+//! audio batching; a new initialization segment (new codec parameters, a track joining)
+//! starts with a new fragment and a discontinuity.
 
 use super::adts::{self, AdtsParams};
 use super::annexb::{self, AvcParams};
 use super::audio::{AudioBuffer, FrameClock};
-use super::cleanup::Retired;
+use super::cleanup::{Retired, Stale};
+use super::fmp4::{init_segment, AudioKind, AudioTrack, Fmp4Mux, VideoKind, VideoTrack};
 use super::naming::{self, Names};
 use super::playlist::{self, Fragment, Playlist};
 use super::tag::{self, Tag};
 use super::timeline::{Timeline, Track};
 use super::ts::{pes, AudioFormat, Muxer, Tracks};
-use super::{HlsConf, HlsFiles, PlaylistType, Slicing};
+use super::{FragmentType, HlsConf, HlsFiles, PlaylistType, Slicing};
 use crate::hub::FrameKind;
+use crate::media::av1;
+use crate::media::codec::{AudioCodec, VideoCodec};
 
 /// A video frame lasts until the next one, which is unknown when a fragment ends with it:
 /// the previous frame distance stands in, but a gap longer than this is a pause in the
 /// stream, not a frame length.
 const MAX_FRAME_MS: i64 = 1000;
+
+/// fMP4 samples buffered past this go out as a movie fragment of their own, so a long
+/// fragment never sits whole in memory.
+const FMP4_CHUNK_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Ts,
+    Fmp4,
+}
 
 #[derive(Debug)]
 struct OpenFragment {
@@ -34,6 +52,18 @@ struct OpenFragment {
     end_ms: i64,
     discont: bool,
     tracks: Tracks,
+    /// fMP4: the initialization segment the fragment uses.
+    init: Option<u64>,
+}
+
+/// The fMP4 side: the initialization segment in use (named after the fragment that first
+/// used it) with the tracks it describes, and the samples of the open fragment.
+#[derive(Debug)]
+struct Mp4Out {
+    mux: Fmp4Mux,
+    init: u64,
+    video: Option<VideoTrack>,
+    audio: Option<AudioTrack>,
 }
 
 #[derive(Debug)]
@@ -67,6 +97,27 @@ pub struct HlsStream {
     last_video_dts: Option<i64>,
     last_audio_pts: Option<i64>,
     finished: bool,
+    /// The codecs seen so far, which decide the container.
+    video_codec: Option<VideoCodec>,
+    audio_codec: Option<AudioCodec>,
+    container: Option<Container>,
+    /// The latest configurations fMP4 can describe.
+    video_track: Option<VideoTrack>,
+    audio_track: Option<AudioTrack>,
+    mp4: Option<Mp4Out>,
+    last_audio_ms: Option<i64>,
+    audio_gap_ms: i64,
+}
+
+/// The distance from a track's previous frame (a frame's length when the next one is
+/// unknown): `gap` unchanged after a jump, a pause or a step back.
+fn frame_gap(last_ms: &mut Option<i64>, ms: i64, jumped: bool, gap: i64) -> i64 {
+    let prev = if jumped { None } else { *last_ms };
+    *last_ms = Some(ms);
+    match prev {
+        Some(prev) if ms > prev => (ms - prev).min(MAX_FRAME_MS),
+        _ => gap,
+    }
 }
 
 fn io_error(what: &str, name: &str, e: std::io::Error) -> String {
@@ -93,14 +144,14 @@ impl HlsStream {
                 if conf.continuous {
                     for f in playlist.restore(&text) {
                         if cleanup {
-                            retired.retire(f.id, 0);
+                            retired.retire((f.id, f.init), 0);
                         }
                     }
                 } else {
                     // Numbering starts over and overwrites what it reaches; the rest of the
                     // old fragments would otherwise be left behind for good.
-                    for id in playlist::listed_ids(&text, playlist::EVENT_MAX_FRAGMENTS) {
-                        retired.retire(id, 0);
+                    for f in playlist::listed(&text, playlist::EVENT_MAX_FRAGMENTS) {
+                        retired.retire(f, 0);
                     }
                 }
             }
@@ -128,6 +179,14 @@ impl HlsStream {
             last_video_dts: None,
             last_audio_pts: None,
             finished: false,
+            video_codec: None,
+            audio_codec: None,
+            container: None,
+            video_track: None,
+            audio_track: None,
+            mp4: None,
+            last_audio_ms: None,
+            audio_gap_ms: 0,
             conf,
         }
     }
@@ -145,27 +204,121 @@ impl HlsStream {
         if self.finished {
             return Ok(());
         }
-        match kind {
-            FrameKind::Data => Ok(()),
-            FrameKind::Video => match tag::video(payload) {
-                Tag::AvcConfig(record) => {
-                    self.set_avc(record);
-                    Ok(())
+        let tag = match kind {
+            FrameKind::Data => return Ok(()),
+            FrameKind::Video => tag::video(payload),
+            FrameKind::Audio => tag::audio(payload),
+        };
+        match tag {
+            Tag::VideoConfig { codec, record } => self.set_video_config(codec, record),
+            Tag::AudioConfig { codec, record } => self.set_audio_config(codec, record),
+            Tag::VideoFrame {
+                codec,
+                key,
+                cts,
+                data,
+            } => {
+                self.video_codec.get_or_insert(codec);
+                match (self.container(), codec) {
+                    (Container::Fmp4, _) => {
+                        let frame = (codec, key, cts, data);
+                        return self.video_mp4(files, unix_ms, timestamp, frame);
+                    }
+                    (Container::Ts, VideoCodec::Avc) => {
+                        return self.video(files, unix_ms, timestamp, key, cts, data)
+                    }
+                    _ => {}
                 }
-                Tag::AvcFrame { key, cts, data } => {
-                    self.video(files, unix_ms, timestamp, key, cts, data)
+            }
+            Tag::AudioFrame { codec, data } => {
+                self.audio_codec.get_or_insert(codec);
+                let format = match codec {
+                    AudioCodec::Aac => Some(AudioFormat::Aac),
+                    AudioCodec::Mp3 => Some(AudioFormat::Mp3),
+                    _ => None,
+                };
+                match (self.container(), format) {
+                    (Container::Fmp4, _) => {
+                        return self.audio_mp4(files, unix_ms, timestamp, codec, data)
+                    }
+                    (Container::Ts, Some(format)) => {
+                        return self.audio(files, unix_ms, timestamp, format, data)
+                    }
+                    _ => {}
                 }
-                _ => Ok(()),
-            },
-            FrameKind::Audio => match tag::audio(payload) {
-                Tag::AacConfig(asc) => {
-                    self.set_aac(asc);
-                    Ok(())
-                }
-                Tag::AacFrame(raw) => self.audio(files, unix_ms, timestamp, AudioFormat::Aac, raw),
-                Tag::Mp3Frame(raw) => self.audio(files, unix_ms, timestamp, AudioFormat::Mp3, raw),
-                _ => Ok(()),
-            },
+            }
+            Tag::Other => {}
+        }
+        Ok(())
+    }
+
+    /// The container, chosen once at the first frame from hls_fragment_type and the codecs
+    /// known then (configurations come first from every encoder).
+    fn container(&mut self) -> Container {
+        if let Some(c) = self.container {
+            return c;
+        }
+        let ts_video = self.video_codec.is_none_or(|c| c == VideoCodec::Avc);
+        let ts_audio = self
+            .audio_codec
+            .is_none_or(|c| matches!(c, AudioCodec::Aac | AudioCodec::Mp3));
+        let c = match self.conf.fragment_type {
+            FragmentType::MpegTs => Container::Ts,
+            FragmentType::Fmp4 => Container::Fmp4,
+            FragmentType::Auto if ts_video && ts_audio => Container::Ts,
+            FragmentType::Auto => Container::Fmp4,
+        };
+        self.container = Some(c);
+        c
+    }
+
+    fn set_video_config(&mut self, codec: VideoCodec, record: &[u8]) {
+        self.video_codec = Some(codec);
+        if codec == VideoCodec::Avc {
+            self.set_avc(record);
+        }
+        let Some(mut track) =
+            VideoKind::from_codec(codec).and_then(|kind| VideoTrack::new(kind, record))
+        else {
+            return;
+        };
+        if let Some(old) = &self.video_track {
+            if old.record == track.record {
+                // The same sequence start again: keep the size a keyframe taught.
+                track.width = old.width;
+                track.height = old.height;
+            }
+        }
+        self.video_track = Some(track);
+        self.mp4_tracks_changed();
+    }
+
+    fn set_audio_config(&mut self, codec: AudioCodec, record: &[u8]) {
+        self.audio_codec = Some(codec);
+        if codec == AudioCodec::Aac {
+            self.set_aac(record);
+        }
+        if let Some(track) =
+            AudioKind::from_codec(codec).and_then(|kind| AudioTrack::new(kind, record))
+        {
+            self.audio_track = Some(track);
+            self.mp4_tracks_changed();
+        }
+    }
+
+    /// fMP4: new track descriptions need a new initialization segment, which starts with a
+    /// new fragment at the next chance.
+    fn mp4_tracks_changed(&mut self) {
+        let Some(m) = &self.mp4 else {
+            return;
+        };
+        let video_changed = match (&m.video, &self.video_track) {
+            (Some(old), Some(new)) => old.codec != new.codec || old.record != new.record,
+            (old, new) => old.is_some() != new.is_some(),
+        };
+        if video_changed || m.audio != self.audio_track {
+            self.cut_soon = true;
+            self.pending_discont = true;
         }
     }
 
@@ -183,8 +336,8 @@ impl HlsStream {
             self.close_fragment(files, end)?;
         }
         if self.cleanup_enabled() {
-            for id in self.retired.drain() {
-                self.remove_fragment(files, id);
+            for f in self.retired.drain() {
+                self.remove_fragment(files, f);
             }
         }
         Ok(())
@@ -237,16 +390,7 @@ impl HlsStream {
         if self.avc.is_none() {
             return Ok(());
         }
-        let (ms, jumped) = self.timeline.place(Track::Video, timestamp);
-        if jumped {
-            self.last_video_ms = None;
-        }
-        if let Some(prev) = self.last_video_ms {
-            if ms > prev {
-                self.video_gap_ms = (ms - prev).min(MAX_FRAME_MS);
-            }
-        }
-        self.last_video_ms = Some(ms);
+        let (ms, jumped) = self.place_video(timestamp);
         self.update(files, unix_ms, ms, jumped, key, 1)?;
 
         let Some(open) = self.open.as_mut() else {
@@ -281,6 +425,123 @@ impl HlsStream {
             &self.au,
         );
         self.write_out(files)
+    }
+
+    /// Places a video frame on the timeline and learns the frame distance.
+    fn place_video(&mut self, timestamp: u32) -> (i64, bool) {
+        let (ms, jumped) = self.timeline.place(Track::Video, timestamp);
+        self.video_gap_ms = frame_gap(&mut self.last_video_ms, ms, jumped, self.video_gap_ms);
+        (ms, jumped)
+    }
+
+    fn video_mp4(
+        &mut self,
+        files: &mut dyn HlsFiles,
+        unix_ms: u64,
+        timestamp: u32,
+        frame: (VideoCodec, bool, i32, &[u8]),
+    ) -> Result<(), String> {
+        let (codec, key, cts, data) = frame;
+        // A frame of another codec than the track's (a FourCC change without a new
+        // sequence start) cannot go under its sample description.
+        let Some(track) = self
+            .video_track
+            .as_mut()
+            .filter(|t| VideoKind::from_codec(codec) == Some(t.codec))
+        else {
+            return Ok(());
+        };
+        if key {
+            track.learn_size(data);
+        }
+        let (ms, jumped) = self.place_video(timestamp);
+        self.update(files, unix_ms, ms, jumped, key, 1)?;
+        let (Some(open), Some(mp4)) = (self.open.as_mut(), self.mp4.as_mut()) else {
+            return Ok(());
+        };
+        if !mp4.mux.has_video() {
+            self.cut_soon = true;
+            self.pending_discont = true;
+            return Ok(());
+        }
+        let stripped = match mp4.video.as_ref().map(|v| v.codec) {
+            Some(VideoKind::Av1) => av1::without_temporal_delimiters(data),
+            _ => None,
+        };
+        mp4.mux
+            .push_video(ms, cts, key, stripped.as_deref().unwrap_or(data));
+        open.end_ms = open.end_ms.max(ms.saturating_add(self.video_gap_ms));
+        self.mp4_chunk(files)
+    }
+
+    fn audio_mp4(
+        &mut self,
+        files: &mut dyn HlsFiles,
+        unix_ms: u64,
+        timestamp: u32,
+        codec: AudioCodec,
+        data: &[u8],
+    ) -> Result<(), String> {
+        let ours = self
+            .audio_track
+            .as_ref()
+            .is_some_and(|t| AudioKind::from_codec(codec) == Some(t.codec));
+        if data.is_empty() || !ours {
+            return Ok(());
+        }
+        let (ms, jumped) = self.timeline.place(Track::Audio, timestamp);
+        self.audio_gap_ms = frame_gap(&mut self.last_audio_ms, ms, jumped, self.audio_gap_ms);
+        // Without video there are no key frames to wait for: audio decides the cuts.
+        let cut_ok = self.video_track.is_none();
+        self.update(files, unix_ms, ms, jumped, cut_ok, 2)?;
+        let (Some(open), Some(mp4)) = (self.open.as_mut(), self.mp4.as_mut()) else {
+            return Ok(());
+        };
+        if !mp4.mux.has_audio() {
+            self.cut_soon = true;
+            self.pending_discont = true;
+            return Ok(());
+        }
+        mp4.mux.push_audio(ms, data);
+        open.end_ms = open.end_ms.max(ms.saturating_add(self.audio_gap_ms));
+        self.mp4_chunk(files)
+    }
+
+    /// Writes out the samples of a long fragment as a movie fragment of their own.
+    fn mp4_chunk(&mut self, files: &mut dyn HlsFiles) -> Result<(), String> {
+        match self.mp4.as_mut() {
+            Some(m) if m.mux.buffered() > FMP4_CHUNK_BYTES => {
+                m.mux.chunk(&mut self.out);
+                self.write_out(files)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Before an fMP4 fragment `id` opens: the initialization segment for the tracks known
+    /// now, written (named after `id`) when it differs from the one in use.
+    fn prepare_mp4(&mut self, files: &mut dyn HlsFiles, id: u64) -> Result<u64, String> {
+        let video = self.video_track.clone();
+        let audio = self.audio_track.clone();
+        if let Some(m) = &self.mp4 {
+            if m.video == video && m.audio == audio {
+                return Ok(m.init);
+            }
+            // A new initialization segment: players must reset their decoders.
+            self.pending_discont = true;
+        }
+        let name = self.names.init(id);
+        files
+            .write_init(&name, &init_segment(video.as_ref(), audio.as_ref()))
+            .map_err(|e| io_error("cannot write initialization segment", &name, e))?;
+        let mux = Fmp4Mux::new(video.is_some(), audio.as_ref().map(|a| a.sample_rate));
+        self.mp4 = Some(Mp4Out {
+            mux,
+            init: id,
+            video,
+            audio,
+        });
+        Ok(id)
     }
 
     fn audio(
@@ -438,6 +699,9 @@ impl HlsStream {
         self.muxer.mark_discontinuity();
         self.last_video_dts = None;
         self.last_audio_pts = None;
+        if let Some(m) = self.mp4.as_mut() {
+            m.mux.restart();
+        }
     }
 
     fn open_fragment(
@@ -460,20 +724,27 @@ impl HlsStream {
                 id = last.saturating_add(1);
             }
         }
-        let name = self.names.fragment(id);
+        let init = match self.container() {
+            Container::Fmp4 => Some(self.prepare_mp4(files, id)?),
+            Container::Ts => None,
+        };
+        let name = self.names.fragment(id, init.is_some());
         files
             .open_fragment(&name)
             .map_err(|e| io_error("cannot open fragment", &name, e))?;
         self.retired.reuse(id);
         let tracks = self.known_tracks();
         self.out.clear();
-        self.muxer.start_fragment(&mut self.out, tracks);
+        if init.is_none() {
+            self.muxer.start_fragment(&mut self.out, tracks);
+        }
         self.open = Some(OpenFragment {
             id,
             start_ms: ms,
             end_ms: ms,
             discont: self.pending_discont && !self.playlist.is_empty(),
             tracks,
+            init,
         });
         self.pending_discont = false;
         self.cut_soon = false;
@@ -486,32 +757,42 @@ impl HlsStream {
         // here (nginx-rtmp puts it in the next one) lets every fragment start with its key
         // frame, which is where players begin decoding.
         self.flush_audio(files)?;
+        if let (Some(_), Some(m)) = (self.open.as_ref(), self.mp4.as_mut()) {
+            m.mux.finish(&mut self.out, end_ms);
+            self.write_out(files)?;
+        }
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        files
-            .close_fragment()
-            .map_err(|e| io_error("cannot close fragment", &self.names.fragment(open.id), e))?;
+        let mp4 = open.init.is_some();
+        files.close_fragment().map_err(|e| {
+            io_error(
+                "cannot close fragment",
+                &self.names.fragment(open.id, mp4),
+                e,
+            )
+        })?;
         let duration_ms = u64::try_from(end_ms.saturating_sub(open.start_ms)).unwrap_or(0);
         let dropped = self.playlist.push(Fragment {
             id: open.id,
             duration_ms,
             discont: open.discont,
+            init: open.init,
         });
         self.written_ms = self.written_ms.saturating_add(duration_ms);
         let cleanup = self.cleanup_enabled();
         if cleanup {
             for f in dropped {
-                self.retired.retire(f.id, self.written_ms);
+                self.retired.retire((f.id, f.init), self.written_ms);
             }
         }
         self.write_playlists(files)?;
         if cleanup {
-            for id in self
+            for f in self
                 .retired
                 .due(self.written_ms, self.conf.playlist_length_ms)
             {
-                self.remove_fragment(files, id);
+                self.remove_fragment(files, f);
             }
         }
         Ok(())
@@ -533,10 +814,22 @@ impl HlsStream {
         Ok(())
     }
 
-    fn remove_fragment(&mut self, files: &mut dyn HlsFiles, id: u64) {
+    /// Removes a stale fragment, and its initialization segment once nothing still around
+    /// (listed, waiting for removal, open, or the one in use) needs it.
+    fn remove_fragment(&mut self, files: &mut dyn HlsFiles, (id, init): Stale) {
         let in_use = self.playlist.contains(id) || self.open.as_ref().is_some_and(|o| o.id == id);
         if !in_use {
-            files.remove(&self.names.fragment(id));
+            files.remove(&self.names.fragment(id, init.is_some()));
+        }
+        let Some(init) = init else {
+            return;
+        };
+        let needed = self.playlist.uses_init(init)
+            || self.retired.uses_init(init)
+            || self.open.as_ref().is_some_and(|o| o.init == Some(init))
+            || self.mp4.as_ref().is_some_and(|m| m.init == init);
+        if !needed {
+            files.remove(&self.names.init(init));
         }
     }
 
@@ -566,7 +859,10 @@ impl HlsStream {
         let result = files.write_fragment(&self.out);
         self.out.clear();
         result.map_err(|e| {
-            let name = self.open.as_ref().map(|o| self.names.fragment(o.id));
+            let name = self
+                .open
+                .as_ref()
+                .map(|o| self.names.fragment(o.id, o.init.is_some()));
             io_error("cannot write fragment", name.as_deref().unwrap_or("?"), e)
         })
     }

@@ -70,6 +70,13 @@ impl HlsFiles for MemFiles {
         self.playlists.push((name.to_string(), text.to_string()));
         Ok(())
     }
+    fn write_init(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        if self.fail_write {
+            return Err(io::Error::other("disk full"));
+        }
+        self.files.insert(name.to_string(), bytes.to_vec());
+        Ok(())
+    }
     fn read_file(&mut self, name: &str) -> Option<String> {
         self.files
             .get(name)
@@ -1158,4 +1165,260 @@ fn key_frames_cut_even_when_audio_stops() {
         .map(|e| e.0)
         .collect();
     assert_eq!(durations, [6000, 6000, 6000, 2000]);
+}
+
+// ---- fMP4 -----------------------------------------------------------------------------
+
+mod real {
+    pub const HEVC_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_seq");
+    pub const HEVC_KEY: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_key");
+    pub const HEVC_INTER: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_inter");
+    pub const COLOR_INFO: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_colorinfo");
+    pub const AV1_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_av1_seq");
+    pub const AV1_KEY: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_av1_key");
+    pub const AV1_INTER: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_av1_inter");
+    pub const OPUS_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_seq");
+    pub const OPUS_CHANNELS: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_channels");
+    pub const OPUS_FRAME: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_frame");
+}
+
+/// An Enhanced RTMP stream as FFmpeg 8.1 sends it: configs, then 25 fps video with a
+/// keyframe every second (the real tags, repeated) and, with `opus`, 20 ms Opus frames.
+fn enhanced(seq: &[u8], key: &[u8], inter: &[u8], opus: bool, duration_ms: u32) -> Vec<Frame> {
+    let f = |kind, ts, p: &[u8]| Frame {
+        kind,
+        ts,
+        payload: Bytes::copy_from_slice(p),
+    };
+    let mut frames = vec![f(FrameKind::Video, 0, seq)];
+    if opus {
+        frames.push(f(FrameKind::Audio, 0, real::OPUS_SEQ));
+        frames.push(f(FrameKind::Audio, 0, real::OPUS_CHANNELS));
+    }
+    frames.push(f(FrameKind::Video, 0, real::COLOR_INFO));
+    let mut timed = Vec::new();
+    for t in (0..duration_ms).step_by(40) {
+        let p = if t % 1000 == 0 { key } else { inter };
+        timed.push((t, 0, f(FrameKind::Video, t, p)));
+    }
+    if opus {
+        for t in (0..duration_ms).step_by(20) {
+            timed.push((t, 1, f(FrameKind::Audio, t, real::OPUS_FRAME)));
+        }
+    }
+    timed.sort_by_key(|(t, o, _)| (*t, *o));
+    frames.extend(timed.into_iter().map(|(_, _, f)| f));
+    frames
+}
+
+fn fmp4_conf() -> HlsConf {
+    HlsConf {
+        fragment_ms: 2000,
+        ..HlsConf::default()
+    }
+}
+
+#[test]
+fn hevc_and_opus_go_into_fmp4_with_an_init_segment() {
+    use super::fmp4::tests::{find, parse, read_fragments};
+    let mut files = MemFiles::default();
+    let frames = enhanced(real::HEVC_SEQ, real::HEVC_KEY, real::HEVC_INTER, true, 6000);
+    let mut s = run(fmp4_conf(), "tv", &mut files, &frames);
+    s.finish(&mut files).unwrap();
+    let text = files.text("tv.m3u8");
+    assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:7\n"), "{text}");
+    assert!(text.contains("#EXT-X-MAP:URI=\"tv-init-0.mp4\"\n#EXTINF:2.000,\ntv-0.m4s\n"));
+    assert_eq!(text.matches("#EXT-X-MAP").count(), 1);
+    let p = parse_playlist(&text);
+    let names: Vec<&str> = p.entries.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(names, ["tv-0.m4s", "tv-1.m4s", "tv-2.m4s"]);
+    assert!(files.ts_names().is_empty());
+
+    let init = parse(&files.files["tv-init-0.mp4"]);
+    let stsd = |trak: usize| {
+        let traks: Vec<_> = init[1]
+            .children
+            .iter()
+            .filter(|b| &b.kind == b"trak")
+            .collect();
+        find(&traks[trak].children, &[b"mdia", b"minf", b"stbl", b"stsd"])
+            .unwrap()
+            .children[0]
+            .kind
+    };
+    assert_eq!((&stsd(0), &stsd(1)), (b"hvc1", b"Opus"));
+
+    let key_nalus = &real::HEVC_KEY[8..];
+    let inter_nalus = &real::HEVC_INTER[8..];
+    let opus_packet = &real::OPUS_FRAME[5..];
+    let mut next_video_time = 0u64;
+    for (n, name) in names.iter().enumerate() {
+        let frags = read_fragments(&files.files[*name]);
+        assert!(!frags.is_empty(), "{name}");
+        let (_, runs) = &frags[0];
+        let video = runs.iter().find(|r| r.0 == 1).expect("video run");
+        let audio = runs.iter().find(|r| r.0 == 2).expect("audio run");
+        // 2 s: 50 pictures at 3600 ticks, starting with a keyframe whose bytes are the
+        // publisher's NAL units; 100 Opus packets of 960 ticks.
+        assert_eq!(video.1, next_video_time, "{name} starts where {n} ended");
+        assert_eq!(video.2.len(), 50, "{name}");
+        let keys: Vec<usize> = (0..50).filter(|&i| video.2[i].2).collect();
+        assert_eq!(keys, [0, 25], "keyframes every second");
+        assert!(video.2.iter().all(|s| s.0 == 3600));
+        assert_eq!(&video.3[..key_nalus.len()], key_nalus);
+        assert_eq!(
+            &video.3[key_nalus.len()..][..inter_nalus.len()],
+            inter_nalus
+        );
+        // The composition offset (80 ms for the key, 40 for the others) in 90 kHz ticks.
+        assert_eq!(video.2[0].3, 80 * 90);
+        assert_eq!(audio.1, 48 * 2000 * n as u64);
+        assert_eq!(audio.2.len(), 100);
+        assert!(audio.2.iter().all(|s| s.0 == 960 && s.2));
+        assert_eq!(&audio.3[..opus_packet.len()], opus_packet);
+        next_video_time += 50 * 3600;
+    }
+}
+
+#[test]
+fn av1_strips_nothing_it_need_not_and_h264_follows_hls_fragment_type() {
+    use super::fmp4::tests::{find, parse, read_fragments};
+    // AV1 without audio: fMP4 even with the default type.
+    let mut files = MemFiles::default();
+    let frames = enhanced(real::AV1_SEQ, real::AV1_KEY, real::AV1_INTER, false, 4000);
+    run(fmp4_conf(), "av1", &mut files, &frames)
+        .finish(&mut files)
+        .unwrap();
+    let init = parse(&files.files["av1-init-0.mp4"]);
+    let stsd = find(
+        &init,
+        &[b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"],
+    )
+    .unwrap();
+    assert_eq!(&stsd.children[0].kind, b"av01");
+    let frags = read_fragments(&files.files["av1-0.m4s"]);
+    let video = &frags[0].1[0];
+    assert_eq!(&video.3[..real::AV1_KEY.len() - 5], &real::AV1_KEY[5..]);
+    assert!(find(&init, &[b"moov", b"mvex"]).unwrap().children.len() == 1);
+
+    // H.264 + AAC: MPEG-TS by default, fMP4 with `hls_fragment_type fmp4`.
+    let mut files = MemFiles::default();
+    run(
+        HlsConf::default(),
+        "h264",
+        &mut files,
+        &av(0, 12_000, 2000, true),
+    )
+    .finish(&mut files)
+    .unwrap();
+    assert!(!files.ts_names().is_empty());
+    assert!(files.text("h264.m3u8").contains("#EXT-X-VERSION:3\n"));
+    let mut files = MemFiles::default();
+    let conf = HlsConf {
+        fragment_type: FragmentType::Fmp4,
+        ..HlsConf::default()
+    };
+    run(conf, "h264", &mut files, &av(0, 12_000, 2000, true))
+        .finish(&mut files)
+        .unwrap();
+    assert!(files.ts_names().is_empty());
+    let init = parse(&files.files["h264-init-0.mp4"]);
+    let traks: Vec<_> = init[1]
+        .children
+        .iter()
+        .filter(|b| &b.kind == b"trak")
+        .collect();
+    let entry = |t: &super::fmp4::tests::Bx| {
+        find(&t.children, &[b"mdia", b"minf", b"stbl", b"stsd"])
+            .unwrap()
+            .children[0]
+            .kind
+    };
+    assert_eq!((&entry(traks[0]), &entry(traks[1])), (b"avc1", b"mp4a"));
+    let frags = read_fragments(&files.files["h264-0.m4s"]);
+    let video = &frags[0].1[0];
+    // AVCC samples as the publisher sent them (no Annex B, no AUD).
+    let key = video_frame(true, 40, 3000);
+    assert_eq!(&video.3[..key.len() - 5], &key[5..]);
+
+    // `hls_fragment_type mpegts`: HEVC is skipped, as by nginx-rtmp.
+    let mut files = MemFiles::default();
+    let conf = HlsConf {
+        fragment_type: FragmentType::MpegTs,
+        ..fmp4_conf()
+    };
+    let frames = enhanced(
+        real::HEVC_SEQ,
+        real::HEVC_KEY,
+        real::HEVC_INTER,
+        false,
+        4000,
+    );
+    run(conf, "hevc", &mut files, &frames)
+        .finish(&mut files)
+        .unwrap();
+    assert!(files.files.is_empty(), "{:?}", files.files.keys());
+}
+
+#[test]
+fn new_parameters_get_a_new_init_segment_and_old_ones_are_cleaned_up() {
+    let mut files = MemFiles::default();
+    let conf = HlsConf {
+        fragment_ms: 1000,
+        playlist_length_ms: 3000,
+        ..HlsConf::default()
+    };
+    let mut s = HlsStream::new(conf.clone(), "tv", &mut files, 0);
+    let first = enhanced(
+        real::HEVC_SEQ,
+        real::HEVC_KEY,
+        real::HEVC_INTER,
+        false,
+        3000,
+    );
+    feed(&mut s, &mut files, &first);
+    // A new sequence start (other parameters) at 3 s, then more pictures.
+    let mut seq2 = real::HEVC_SEQ.to_vec();
+    seq2.extend_from_slice(&[0, 0]);
+    let mut second = enhanced(&seq2, real::HEVC_KEY, real::HEVC_INTER, false, 12_000);
+    for f in &mut second {
+        f.ts += 3000;
+    }
+    feed(&mut s, &mut files, &second);
+    s.finish(&mut files).unwrap();
+    let text = files.text("tv.m3u8");
+    // The new init came with the fragment at 3 s, after a discontinuity.
+    assert!(
+        files.removed.contains(&"tv-init-0.mp4".to_string()),
+        "{text}"
+    );
+    assert!(!files.files.contains_key("tv-init-0.mp4"));
+    assert!(files.files.contains_key("tv-init-3.mp4"));
+    assert!(
+        text.contains("#EXT-X-MAP:URI=\"tv-init-3.mp4\"\n"),
+        "{text}"
+    );
+    assert!(!text.contains("init-0"), "{text}");
+
+    // hls_continuous: a new publisher continues the playlist; its fragments use its own
+    // initialization segment, after a discontinuity.
+    let mut s = HlsStream::new(conf, "tv", &mut files, 0);
+    let third = enhanced(
+        real::HEVC_SEQ,
+        real::HEVC_KEY,
+        real::HEVC_INTER,
+        false,
+        2000,
+    );
+    feed(&mut s, &mut files, &third);
+    s.finish(&mut files).unwrap();
+    let text = files.text("tv.m3u8");
+    let p = parse_playlist(&text);
+    let last = p.entries.last().unwrap();
+    assert!(last.2 || p.entries.iter().any(|e| e.2), "{text}");
+    assert!(text.contains("#EXT-X-MAP:URI=\"tv-init-"), "{text}");
+    for line in text.lines().filter(|l| l.starts_with("#EXT-X-MAP")) {
+        let name = line.split('"').nth(1).unwrap();
+        assert!(files.files.contains_key(name), "{name} is listed but gone");
+    }
 }

@@ -4,7 +4,8 @@
 //! A jump is what nginx-rtmp's HLS treats as a discontinuity: time going back by more than a
 //! second, or forward by more than hls_max_fragment. Unlike nginx-rtmp, backward steps are
 //! measured per track (against that track's previous frame), not against the fragment start,
-//! so a publisher whose audio runs a second behind its video does not split every fragment.
+//! so a publisher whose audio runs a second behind its video does not split every fragment;
+//! but a track more than hls_max_fragment behind the other is on another timeline.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Track {
@@ -52,7 +53,10 @@ impl Timeline {
         let forward = self
             .newest
             .is_some_and(|n| ms.saturating_sub(n) > self.max_forward_ms);
-        let jumped = back || forward;
+        let behind = self
+            .newest
+            .is_some_and(|n| n.saturating_sub(ms) > self.max_forward_ms);
+        let jumped = back || forward || behind;
         if jumped {
             self.last = [None, None];
             self.newest = None;
@@ -99,6 +103,18 @@ mod tests {
         assert_eq!(t.place(Track::Video, 13_020), (13_020, false));
         assert_eq!(t.place(Track::Video, 23_021), (23_021, true), "forward");
         assert_eq!(t.place(Track::Audio, 23_000), (23_000, false));
+    }
+
+    #[test]
+    fn a_track_far_behind_the_other_is_a_jump() {
+        let mut t = Timeline::new(10_000);
+        assert_eq!(t.place(Track::Audio, 50_000), (50_000, false));
+        // Video has no past: 9 s behind audio is interleaving, 40 s is another timeline.
+        assert_eq!(t.place(Track::Video, 41_000), (41_000, false));
+        let mut t = Timeline::new(10_000);
+        assert_eq!(t.place(Track::Audio, 50_000), (50_000, false));
+        assert_eq!(t.place(Track::Video, 10_000), (10_000, true));
+        assert_eq!(t.place(Track::Audio, 10_020), (10_020, false));
     }
 
     #[test]

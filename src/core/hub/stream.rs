@@ -3,7 +3,8 @@
 use super::facts::StreamFacts;
 use super::outbox::SharedOutbox;
 use super::status::{status_message, user_control, MSID, STREAM_BEGIN, STREAM_EOF};
-use crate::media::flv::{audio_is_config, video_is_keyframe, video_is_sequence_header};
+use crate::media::configs::ConfigSet;
+use crate::media::flv::{audio_config_key, video_config_key, GopTrack};
 use crate::media::metadata::{is_metadata, strip_set_data_frame};
 use crate::protocol::chunk_writer::{encode_message, CSID_AUDIO, CSID_DATA, CSID_VIDEO};
 use crate::protocol::message::msg_type;
@@ -56,11 +57,13 @@ pub(super) struct Stream {
     chunk_size: u32,
     gop_limit: usize,
     metadata: Option<Bytes>,
-    video_config: Option<Bytes>,
-    audio_config: Option<Bytes>,
+    /// Sequence headers and the like, per kind and track (chunked messages).
+    video_configs: ConfigSet<Bytes>,
+    audio_configs: ConfigSet<Bytes>,
     /// Chunked messages since the last video keyframe, the keyframe first.
     gop: Vec<(Bytes, bool)>,
     gop_bytes: usize,
+    gop_track: GopTrack,
     has_video: bool,
     players: Vec<Player>,
     bytes_in: u64,
@@ -76,10 +79,11 @@ impl Stream {
             chunk_size,
             gop_limit,
             metadata: None,
-            video_config: None,
-            audio_config: None,
+            video_configs: ConfigSet::default(),
+            audio_configs: ConfigSet::default(),
             gop: Vec::new(),
             gop_bytes: 0,
+            gop_track: GopTrack::default(),
             has_video: false,
             players: Vec::new(),
             bytes_in: 0,
@@ -155,10 +159,11 @@ impl Stream {
 
     fn reset_media(&mut self) {
         self.metadata = None;
-        self.video_config = None;
-        self.audio_config = None;
+        self.video_configs.clear();
+        self.audio_configs.clear();
         self.gop.clear();
         self.gop_bytes = 0;
+        self.gop_track = GopTrack::default();
         self.has_video = false;
         self.facts = StreamFacts::default();
     }
@@ -178,10 +183,8 @@ impl Stream {
         {
             let mut o = outbox.borrow_mut();
             if self.publisher.is_some() {
-                for b in [&self.metadata, &self.video_config, &self.audio_config]
-                    .into_iter()
-                    .flatten()
-                {
+                let configs = self.video_configs.iter().chain(self.audio_configs.iter());
+                for b in self.metadata.iter().chain(configs) {
                     o.push_control(b.clone());
                 }
                 for (b, _) in &self.gop {
@@ -229,20 +232,20 @@ impl Stream {
                 self.has_video = true;
                 let msg =
                     encode_message(CSID_VIDEO, timestamp, msg_type::VIDEO, MSID, &payload, cs);
-                if video_is_sequence_header(&payload) {
-                    self.video_config = Some(msg.clone());
+                if let Some(k) = video_config_key(&payload) {
+                    self.video_configs.put(k, msg.clone());
                     self.broadcast_control(&msg, wake);
                     return;
                 }
-                let key = video_is_keyframe(&payload);
+                let key = self.gop_track.starts_gop(&payload);
                 self.remember(&msg, key);
                 self.broadcast_media(&msg, true, key, wake);
             }
             FrameKind::Audio => {
                 let msg =
                     encode_message(CSID_AUDIO, timestamp, msg_type::AUDIO, MSID, &payload, cs);
-                if audio_is_config(&payload) {
-                    self.audio_config = Some(msg.clone());
+                if let Some(k) = audio_config_key(&payload) {
+                    self.audio_configs.put(k, msg.clone());
                     self.broadcast_control(&msg, wake);
                     return;
                 }

@@ -152,6 +152,135 @@ fn a_late_joiner_starts_with_metadata_headers_and_the_last_keyframe() {
     assert_eq!(rest, vec![key_frame(3), aac(4), inter_frame(5)]);
 }
 
+/// Tag bodies FFmpeg 8.1 wrote for an HEVC + Opus stream (Enhanced RTMP).
+mod ffmpeg8 {
+    pub const HEVC_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_seq");
+    pub const HEVC_KEY: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_key");
+    pub const HEVC_INTER: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_inter");
+    pub const COLOR_INFO: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_colorinfo");
+    pub const OPUS_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_seq");
+    pub const OPUS_CHANNELS: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_channels");
+    pub const OPUS_FRAME: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_frame");
+}
+
+fn late_joiner_payloads(hub: &mut Hub, k: &StreamKey) -> Vec<Bytes> {
+    let p = player(9);
+    let opts = PlayOptions {
+        idle_streams: true,
+        wait_video: false,
+    };
+    hub.play(k, 9, p.clone(), 4096, opts, &mut no_wake).unwrap();
+    drain(&p).into_iter().map(|m| m.payload).collect()
+}
+
+#[test]
+fn an_enhanced_late_joiner_gets_every_config_then_the_keyframe() {
+    use ffmpeg8::*;
+    let mut hub = Hub::new();
+    let k = key("hevc");
+    hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
+    let s = Bytes::from_static;
+    // In FFmpeg's order: sequence starts, multichannel layout, colour metadata, frames.
+    for (kind, ts, p) in [
+        (FrameKind::Video, 0, s(HEVC_SEQ)),
+        (FrameKind::Audio, 0, s(OPUS_SEQ)),
+        (FrameKind::Audio, 0, s(OPUS_CHANNELS)),
+        (FrameKind::Video, 0, s(COLOR_INFO)),
+        (FrameKind::Video, 0, s(HEVC_INTER)),
+        (FrameKind::Video, 40, s(HEVC_KEY)),
+        (FrameKind::Audio, 50, s(OPUS_FRAME)),
+        (FrameKind::Video, 80, s(HEVC_INTER)),
+    ] {
+        hub.frame(&k, kind, ts, p, &mut no_wake);
+    }
+    let got = late_joiner_payloads(&mut hub, &k);
+    let want: Vec<Bytes> = [
+        HEVC_SEQ,
+        COLOR_INFO,
+        OPUS_SEQ,
+        OPUS_CHANNELS,
+        HEVC_KEY,
+        OPUS_FRAME,
+        HEVC_INTER,
+    ]
+    .into_iter()
+    .map(Bytes::from_static)
+    .collect();
+    assert_eq!(got, want);
+    // A new sequence start replaces the old one in its place; the others stay.
+    let mut seq2 = HEVC_SEQ.to_vec();
+    seq2.push(0);
+    hub.frame(
+        &k,
+        FrameKind::Video,
+        120,
+        Bytes::from(seq2.clone()),
+        &mut no_wake,
+    );
+    let got = late_joiner_payloads(&mut hub, &k);
+    assert_eq!(
+        &got[..2],
+        &[Bytes::from(seq2), Bytes::from_static(COLOR_INFO)]
+    );
+}
+
+#[test]
+fn every_track_of_a_multitrack_stream_keeps_its_sequence_start() {
+    let mut hub = Hub::new();
+    let k = key("multi");
+    hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
+    // OneTrack-wrapped sequence starts for tracks 0 and 1, then a ManyTracks keyframe.
+    let t0 = Bytes::from_static(b"\x96\x00hvc1\x00config0");
+    let t1 = Bytes::from_static(b"\x96\x00av01\x01config1");
+    let keyframe = Bytes::from_static(b"\x96\x13hvc1\x00\x00\x00\x01a\x01\x00\x00\x01b");
+    for p in [t0.clone(), t1.clone(), keyframe.clone()] {
+        hub.frame(&k, FrameKind::Video, 0, p, &mut no_wake);
+    }
+    assert_eq!(late_joiner_payloads(&mut hub, &k), vec![t0, t1, keyframe]);
+}
+
+/// FFmpeg 8's layout for two video streams: track 0 unwrapped, track 1 as OneTrack. The
+/// GOP cache starts at track 0's keyframe, and track 1's keyframe right after does not
+/// throw that away.
+#[test]
+fn the_gop_follows_track_0_of_a_multitrack_stream() {
+    let mut hub = Hub::new();
+    let k = key("mt");
+    hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
+    let s = Bytes::from_static;
+    let seq0 = s(ffmpeg8::HEVC_SEQ);
+    let seq1 = s(b"\x96\x00av01\x01\x81\x00\x0c\x00");
+    let key0 = s(ffmpeg8::HEVC_KEY);
+    let key1 = s(b"\x96\x01av01\x01key1");
+    let inter0 = s(ffmpeg8::HEVC_INTER);
+    let inter1 = s(b"\xa6\x01av01\x01inter1");
+    for (ts, p) in [
+        (0, seq0.clone()),
+        (0, seq1.clone()),
+        (0, key0.clone()),
+        (0, key1.clone()),
+        (40, inter0.clone()),
+        (40, inter1.clone()),
+        (1000, key1.clone()),
+        (1040, inter0.clone()),
+    ] {
+        hub.frame(&k, FrameKind::Video, ts, p, &mut no_wake);
+    }
+    assert_eq!(
+        late_joiner_payloads(&mut hub, &k),
+        vec![
+            seq0,
+            seq1,
+            key0,
+            key1.clone(),
+            inter0.clone(),
+            inter1,
+            key1,
+            inter0
+        ]
+    );
+}
+
 #[test]
 fn a_second_publisher_is_refused() {
     let mut hub = Hub::new();

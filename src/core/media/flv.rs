@@ -4,150 +4,114 @@
 //! Every function takes hostile bytes and answers `false`/`None` for anything it cannot read.
 
 pub use super::codec::{AudioCodec, VideoCodec};
+use super::enhanced::{self, audio_packet, frame, video_packet};
 
-const VIDEO_FRAME_KEY: u8 = 1;
+/// Legacy AVC (7) and the de-facto legacy HEVC id (12) carry an AVCPacketType byte.
+fn legacy_avc_like(b0: u8) -> bool {
+    matches!(b0 & 0x0f, 7 | 12)
+}
 
-const VIDEO_PKT_SEQUENCE_START: u8 = 0;
-const VIDEO_PKT_SEQUENCE_END: u8 = 2;
-const VIDEO_PKT_METADATA: u8 = 4;
-const VIDEO_PKT_MPEG2TS_SEQUENCE_START: u8 = 5;
-const VIDEO_PKT_MULTITRACK: u8 = 6;
-const VIDEO_PKT_MODEX: u8 = 7;
-
+const LEGACY_SEQUENCE_HEADER: u8 = 0;
+const LEGACY_END_OF_SEQUENCE: u8 = 2;
 const AUDIO_FORMAT_AAC: u8 = 10;
-const AUDIO_FORMAT_EX_HEADER: u8 = 9;
-const AUDIO_PKT_SEQUENCE_START: u8 = 0;
-const AUDIO_PKT_MULTICHANNEL_CONFIG: u8 = 4;
-const AUDIO_PKT_MULTITRACK: u8 = 5;
-const AUDIO_PKT_MODEX: u8 = 7;
-
-/// The part of an Enhanced RTMP header that the predicates need, after ModEx and the
-/// Multitrack wrapper have been peeled off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ExHeader {
-    packet_type: u8,
-    /// The shared FourCC, or the first track's when every track has its own.
-    fourcc: Option<[u8; 4]>,
-}
-
-/// Reads the ExHeader that follows the first byte. `first` is that byte's low nibble
-/// (the packet type); `modex`/`multitrack` are the medium's packet type values.
-fn read_ex_header(rest: &[u8], first: u8, modex: u8, multitrack: u8) -> Option<ExHeader> {
-    let mut packet_type = first;
-    let mut at = 0usize;
-    // ModEx packets prefix modifier data and then restate the real packet type; each
-    // iteration consumes at least two bytes, so hostile input cannot spin here.
-    while packet_type == modex {
-        let mut size = usize::from(*rest.get(at)?) + 1;
-        at += 1;
-        if size == 256 {
-            let hi = *rest.get(at)?;
-            let lo = *rest.get(at + 1)?;
-            size = usize::from(u16::from_be_bytes([hi, lo])) + 1;
-            at += 2;
-        }
-        at = at.checked_add(size)?;
-        packet_type = *rest.get(at)? & 0x0f;
-        at += 1;
-    }
-    if packet_type == multitrack {
-        // The high nibble is AvMultitrackType. Whatever it is, four bytes of FourCC come
-        // next: shared by all tracks, or (ManyTracksManyCodecs) the first track's own,
-        // which is a fair answer to "what codec is this stream".
-        packet_type = *rest.get(at)? & 0x0f;
-        at += 1;
-        return Some(ExHeader {
-            packet_type,
-            fourcc: Some(read_fourcc(rest.get(at..)?)?),
-        });
-    }
-    let fourcc = read_fourcc(rest.get(at..)?);
-    Some(ExHeader {
-        packet_type,
-        fourcc,
-    })
-}
-
-fn read_fourcc(p: &[u8]) -> Option<[u8; 4]> {
-    p.get(..4)?.try_into().ok()
-}
-
-fn video_ex_header(p: &[u8]) -> Option<(u8, ExHeader)> {
-    let b0 = *p.first()?;
-    if b0 & 0x80 == 0 {
-        return None;
-    }
-    let frame_type = (b0 >> 4) & 0x07;
-    let hdr = read_ex_header(
-        p.get(1..)?,
-        b0 & 0x0f,
-        VIDEO_PKT_MODEX,
-        VIDEO_PKT_MULTITRACK,
-    )?;
-    Some((frame_type, hdr))
-}
-
-fn audio_ex_header(p: &[u8]) -> Option<ExHeader> {
-    let b0 = *p.first()?;
-    if b0 >> 4 != AUDIO_FORMAT_EX_HEADER {
-        return None;
-    }
-    read_ex_header(
-        p.get(1..)?,
-        b0 & 0x0f,
-        AUDIO_PKT_MODEX,
-        AUDIO_PKT_MULTITRACK,
-    )
-}
 
 fn is_enhanced_video(p: &[u8]) -> bool {
     p.first().is_some_and(|b| b & 0x80 != 0)
 }
 
-/// True for a frame a player can start decoding from: what `wait_key`, HLS cuts and
-/// recording's `keyframes` mode key on. Config and end-of-sequence packets (legacy AVC/HEVC
-/// and Enhanced) carry the key frame type too but hold no picture; ffmpeg ends every
-/// stream with such an end of sequence.
+/// True for a frame a player can start decoding from: what `wait_key`, HLS cuts, the GOP
+/// cache and recording's `keyframes` mode key on. Configuration, metadata and
+/// end-of-sequence packets (legacy AVC/HEVC and Enhanced) carry the key frame type too but
+/// hold no picture; ffmpeg ends every legacy stream with such an end of sequence.
 pub fn video_is_keyframe(p: &[u8]) -> bool {
     let Some(&b0) = p.first() else {
         return false;
     };
     if !is_enhanced_video(p) {
-        let codec = b0 & 0x0f;
-        let no_picture = (codec == 7 || codec == 12) && matches!(p.get(1), Some(0) | Some(2));
-        return b0 >> 4 == VIDEO_FRAME_KEY && !no_picture;
+        let no_picture = legacy_avc_like(b0)
+            && matches!(
+                p.get(1),
+                Some(&LEGACY_SEQUENCE_HEADER) | Some(&LEGACY_END_OF_SEQUENCE)
+            );
+        return b0 >> 4 == frame::KEY && !no_picture;
     }
-    match video_ex_header(p) {
-        Some((frame_type, hdr)) => {
-            frame_type == VIDEO_FRAME_KEY
-                && !matches!(
-                    hdr.packet_type,
-                    VIDEO_PKT_SEQUENCE_START
-                        | VIDEO_PKT_SEQUENCE_END
-                        | VIDEO_PKT_METADATA
-                        | VIDEO_PKT_MPEG2TS_SEQUENCE_START
-                )
+    enhanced::video(p).is_some_and(|h| {
+        h.frame_type == frame::KEY
+            && matches!(
+                h.packet_type,
+                video_packet::CODED_FRAMES | video_packet::CODED_FRAMES_X
+            )
+    })
+}
+
+/// Which video keyframes start a GOP (the GOP cache, a recording piece, a slow player's
+/// resumption). With Multitrack (FFmpeg 8 sends each extra video stream as its own track,
+/// OBS its renditions) the tracks' keyframes come as separate messages: a GOP starts at the
+/// keyframes of one track only, track 0 (the spec's default), or for a stream without one
+/// the track of the first keyframe; otherwise the GOP would restart at every track's
+/// keyframe and late joiners would miss the default track's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GopTrack(Option<u8>);
+
+impl GopTrack {
+    pub fn starts_gop(&mut self, p: &[u8]) -> bool {
+        if !video_is_keyframe(p) {
+            return false;
         }
-        None => false,
+        let Some(h) = enhanced::video(p).filter(|h| h.multitrack.is_some()) else {
+            self.0 = Some(0);
+            return true;
+        };
+        let carries = |id: u8| h.tracks().any(|t| t.id == id);
+        if carries(0) {
+            self.0 = Some(0);
+            return true;
+        }
+        match self.0 {
+            Some(track) => carries(track),
+            None => {
+                self.0 = h.first_track().map(|t| t.id);
+                self.0.is_some()
+            }
+        }
     }
 }
 
-/// True for the decoder configuration that late joiners must receive before any frame.
+/// True for the decoder configuration that late joiners must receive before any frame:
+/// the legacy AVC/HEVC sequence header, or an Enhanced SequenceStart (either form).
 pub fn video_is_sequence_header(p: &[u8]) -> bool {
     let Some(&b0) = p.first() else {
         return false;
     };
     if !is_enhanced_video(p) {
-        let codec = b0 & 0x0f;
-        return (codec == 7 || codec == 12) && p.get(1) == Some(&0);
+        return legacy_avc_like(b0) && p.get(1) == Some(&LEGACY_SEQUENCE_HEADER);
     }
-    matches!(
-        video_ex_header(p),
-        Some((_, hdr)) if matches!(
-            hdr.packet_type,
-            VIDEO_PKT_SEQUENCE_START | VIDEO_PKT_MPEG2TS_SEQUENCE_START
+    enhanced::video(p).is_some_and(|h| {
+        matches!(
+            h.packet_type,
+            video_packet::SEQUENCE_START | video_packet::MPEG2TS_SEQUENCE_START
         )
-    )
+    })
+}
+
+/// True for any video packet a late joiner needs before the frames: the sequence header,
+/// and Enhanced RTMP's Metadata packet (`colorInfo`: HDR and colour description of the
+/// frames that follow, sent once by encoders).
+pub fn video_is_config(p: &[u8]) -> bool {
+    video_is_sequence_header(p)
+        || enhanced::video(p).is_some_and(|h| h.packet_type == video_packet::METADATA)
+}
+
+/// An end of sequence, legacy (AVC/HEVC `2`) or Enhanced (SequenceEnd): no picture, never
+/// a place to cut.
+pub fn video_is_end_of_sequence(p: &[u8]) -> bool {
+    match p {
+        [b0, ..] if b0 & 0x80 != 0 => {
+            enhanced::video(p).is_some_and(|h| h.packet_type == video_packet::SEQUENCE_END)
+        }
+        [b0, packet_type, ..] => legacy_avc_like(*b0) && *packet_type == LEGACY_END_OF_SEQUENCE,
+        _ => false,
+    }
 }
 
 /// True for the AAC AudioSpecificConfig or an Enhanced audio SequenceStart.
@@ -158,7 +122,7 @@ pub fn audio_is_sequence_header(p: &[u8]) -> bool {
     if b0 >> 4 == AUDIO_FORMAT_AAC {
         return p.get(1) == Some(&0);
     }
-    matches!(audio_ex_header(p), Some(h) if h.packet_type == AUDIO_PKT_SEQUENCE_START)
+    enhanced::audio(p).is_some_and(|h| h.packet_type == audio_packet::SEQUENCE_START)
 }
 
 /// True for any audio configuration packet that must be replayed to late joiners: the
@@ -166,7 +130,63 @@ pub fn audio_is_sequence_header(p: &[u8]) -> bool {
 /// channels but which is not a decoder config.
 pub fn audio_is_config(p: &[u8]) -> bool {
     audio_is_sequence_header(p)
-        || matches!(audio_ex_header(p), Some(h) if h.packet_type == AUDIO_PKT_MULTICHANNEL_CONFIG)
+        || enhanced::audio(p).is_some_and(|h| h.packet_type == audio_packet::MULTICHANNEL_CONFIG)
+}
+
+/// Which configuration a packet is, so that a newer one replaces it and different ones
+/// (a multichannel layout beside its sequence start, each track of a multitrack stream)
+/// are all kept for late joiners. The codec is part of it: FFmpeg 8 sends the colour
+/// metadata of a second video track without the Multitrack wrapper, as if it were track 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConfigKey {
+    video: bool,
+    /// 0 for a sequence header of either form; the Enhanced packet type otherwise.
+    packet_type: u8,
+    /// The first track's id; 0 without Multitrack.
+    track: u8,
+    /// The first track's FourCC; legacy AVC, HEVC and AAC count as `avc1`, `hvc1`, `mp4a`.
+    fourcc: [u8; 4],
+}
+
+/// The key of a video configuration packet ([`video_is_config`]), `None` for others.
+pub fn video_config_key(p: &[u8]) -> Option<ConfigKey> {
+    if !video_is_config(p) {
+        return None;
+    }
+    let (packet_type, track, fourcc) = match enhanced::video(p) {
+        Some(h) => {
+            let (track, fourcc) = h.first_track().map_or((0, [0; 4]), |t| (t.id, t.fourcc));
+            (h.packet_type, track, fourcc)
+        }
+        None if p.first()? & 0x0f == 12 => (video_packet::SEQUENCE_START, 0, *b"hvc1"),
+        None => (video_packet::SEQUENCE_START, 0, *b"avc1"),
+    };
+    Some(ConfigKey {
+        video: true,
+        packet_type,
+        track,
+        fourcc,
+    })
+}
+
+/// The key of an audio configuration packet ([`audio_is_config`]), `None` for others.
+pub fn audio_config_key(p: &[u8]) -> Option<ConfigKey> {
+    if !audio_is_config(p) {
+        return None;
+    }
+    let (packet_type, track, fourcc) = match enhanced::audio(p) {
+        Some(h) => {
+            let (track, fourcc) = h.first_track().map_or((0, [0; 4]), |t| (t.id, t.fourcc));
+            (h.packet_type, track, fourcc)
+        }
+        None => (audio_packet::SEQUENCE_START, 0, *b"mp4a"),
+    };
+    Some(ConfigKey {
+        video: false,
+        packet_type,
+        track,
+        fourcc,
+    })
 }
 
 pub fn video_codec(p: &[u8]) -> Option<VideoCodec> {
@@ -174,16 +194,15 @@ pub fn video_codec(p: &[u8]) -> Option<VideoCodec> {
     if !is_enhanced_video(p) {
         return Some(VideoCodec::from_legacy_id(b0 & 0x0f));
     }
-    let (_, hdr) = video_ex_header(p)?;
-    hdr.fourcc.map(VideoCodec::from_fourcc)
+    enhanced::video(p)?.fourcc().map(VideoCodec::from_fourcc)
 }
 
 pub fn audio_codec(p: &[u8]) -> Option<AudioCodec> {
     let b0 = *p.first()?;
-    if b0 >> 4 != AUDIO_FORMAT_EX_HEADER {
+    if b0 >> 4 != enhanced::AUDIO_EX_HEADER {
         return Some(AudioCodec::from_legacy_id(b0 >> 4));
     }
-    audio_ex_header(p)?.fourcc.map(AudioCodec::from_fourcc)
+    enhanced::audio(p)?.fourcc().map(AudioCodec::from_fourcc)
 }
 
 #[cfg(test)]
@@ -298,6 +317,154 @@ mod tests {
         let modex = b"\x97\x00\x01\x00ec-3";
         assert!(audio_is_sequence_header(modex));
         assert_eq!(audio_codec(modex), Some(AudioCodec::Eac3));
+    }
+
+    /// Tag bodies FFmpeg 8.1's FLV muxer wrote for HEVC/AV1/VP9 with Opus/FLAC/AC-3
+    /// (`tests/fixtures/pyav_publish.py` over files Debian's ffmpeg encoded).
+    mod real {
+        pub const HEVC_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_seq");
+        pub const HEVC_KEY: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_key");
+        pub const HEVC_INTER: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_hevc_inter");
+        pub const COLOR_INFO: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_colorinfo");
+        pub const AV1_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_av1_seq");
+        pub const AV1_KEY: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_av1_key");
+        pub const AV1_INTER: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_av1_inter");
+        pub const VP9_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_vp9_seq");
+        pub const VP9_KEY: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_vp9_key");
+        pub const OPUS_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_seq");
+        pub const OPUS_CHANNELS: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_channels");
+        pub const OPUS_FRAME: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_opus_frame");
+        pub const FLAC_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_flac_seq");
+        pub const AC3_SEQ: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_ac3_seq");
+        pub const AC3_FRAME: &[u8] = include_bytes!("../fuzz/seeds/flv/ex_ac3_frame");
+    }
+
+    #[test]
+    fn real_enhanced_video() {
+        use real::*;
+        for (seq, key, inter, codec) in [
+            (HEVC_SEQ, HEVC_KEY, HEVC_INTER, VideoCodec::Hevc),
+            (AV1_SEQ, AV1_KEY, AV1_INTER, VideoCodec::Av1),
+        ] {
+            assert!(video_is_sequence_header(seq) && video_is_config(seq));
+            assert!(!video_is_keyframe(seq));
+            assert!(video_is_keyframe(key) && !video_is_config(key));
+            assert!(!video_is_keyframe(inter) && !video_is_config(inter));
+            for p in [seq, key, inter] {
+                assert_eq!(video_codec(p), Some(codec));
+                assert!(!video_is_end_of_sequence(p));
+            }
+        }
+        assert!(video_is_sequence_header(VP9_SEQ));
+        assert!(video_is_keyframe(VP9_KEY));
+        assert_eq!(video_codec(VP9_KEY), Some(VideoCodec::Vp9));
+        // colorInfo: frame type 5 (command) with packet type Metadata; kept for late
+        // joiners, never a keyframe nor a sequence header.
+        assert!(video_is_config(COLOR_INFO));
+        assert!(!video_is_sequence_header(COLOR_INFO) && !video_is_keyframe(COLOR_INFO));
+        assert_eq!(video_codec(COLOR_INFO), Some(VideoCodec::Hevc));
+        assert_ne!(video_config_key(COLOR_INFO), video_config_key(HEVC_SEQ));
+        assert_ne!(video_config_key(HEVC_SEQ), video_config_key(AV1_SEQ));
+        let mut seq2 = HEVC_SEQ.to_vec();
+        seq2.push(0);
+        assert_eq!(video_config_key(&seq2), video_config_key(HEVC_SEQ));
+        assert_eq!(video_config_key(HEVC_KEY), None);
+    }
+
+    #[test]
+    fn real_enhanced_audio() {
+        use real::*;
+        for (seq, codec) in [
+            (OPUS_SEQ, AudioCodec::Opus),
+            (FLAC_SEQ, AudioCodec::Flac),
+            (AC3_SEQ, AudioCodec::Ac3),
+        ] {
+            assert!(audio_is_sequence_header(seq) && audio_is_config(seq));
+            assert_eq!(audio_codec(seq), Some(codec));
+        }
+        assert!(audio_is_config(OPUS_CHANNELS) && !audio_is_sequence_header(OPUS_CHANNELS));
+        for p in [OPUS_FRAME, AC3_FRAME] {
+            assert!(!audio_is_config(p));
+            assert_eq!(audio_config_key(p), None);
+        }
+        // The MultichannelConfig sits beside the sequence start, not over it.
+        assert_ne!(audio_config_key(OPUS_SEQ), audio_config_key(OPUS_CHANNELS));
+        assert_eq!(
+            audio_config_key(b"\x90mp4a\x12\x10"),
+            audio_config_key(AAC_SEQ)
+        );
+    }
+
+    #[test]
+    fn config_keys_follow_tracks() {
+        let t0 = ex_video(1, 6, b"\x00hvc1\x00cfg");
+        let t1 = ex_video(1, 6, b"\x00hvc1\x01cfg");
+        assert!(video_config_key(&t0).is_some());
+        assert_ne!(video_config_key(&t0), video_config_key(&t1));
+        assert_eq!(
+            video_config_key(&ex_video(1, 0, b"avc1cfg")),
+            video_config_key(AVC_SEQ)
+        );
+        // FFmpeg 8's second video track: its colour metadata comes unwrapped.
+        let color0 = ex_video(5, 4, b"hvc1meta");
+        let color1 = ex_video(5, 4, b"av01meta");
+        assert_ne!(video_config_key(&color0), video_config_key(&color1));
+        let a1 = b"\x95\x00Opus\x01head";
+        assert_ne!(audio_config_key(a1), audio_config_key(AAC_SEQ));
+        assert_eq!(video_config_key(AAC_SEQ), None);
+        assert_eq!(audio_config_key(AVC_SEQ), None);
+    }
+
+    #[test]
+    fn gops_follow_one_track() {
+        // FFmpeg 8's two video streams: track 0 unwrapped, track 1 as OneTrack.
+        let key0 = ex_video(1, 1, b"hvc1\x00\x00\x00k");
+        let key1 = ex_video(1, 6, b"\x01av01\x01k");
+        let inter1 = ex_video(2, 6, b"\x03av01\x01i");
+        let mut g = GopTrack::default();
+        assert!(!g.starts_gop(&inter1));
+        assert!(
+            !g.starts_gop(&ex_video(1, 0, b"hvc1cfg")),
+            "a config is no GOP"
+        );
+        assert!(g.starts_gop(&key0));
+        assert!(
+            !g.starts_gop(&key1),
+            "track 1's keyframe does not restart the GOP"
+        );
+        assert!(g.starts_gop(&key0));
+        // ManyTracks carrying track 0.
+        assert!(g.starts_gop(&ex_video(
+            1,
+            6,
+            b"\x11hvc1\x01\x00\x00\x01a\x00\x00\x00\x01b"
+        )));
+        // A stream without track 0 follows its first keyframe's track.
+        let mut g = GopTrack::default();
+        let key2 = ex_video(1, 6, b"\x01av01\x02k");
+        assert!(g.starts_gop(&key1));
+        assert!(!g.starts_gop(&key2));
+        assert!(g.starts_gop(&key1));
+        // Legacy keyframes always do.
+        assert!(GopTrack::default().starts_gop(&[0x17, 1, 0, 0, 0]));
+    }
+
+    #[test]
+    fn ends_of_sequence() {
+        assert!(video_is_end_of_sequence(&[0x17, 0x02, 0, 0, 0]));
+        assert!(video_is_end_of_sequence(&[0x1c, 0x02, 0, 0, 0]));
+        assert!(video_is_end_of_sequence(&ex_video(1, 2, b"hvc1")));
+        assert!(
+            !video_is_end_of_sequence(&[0x12, 0x02]),
+            "H.263 has no packet type"
+        );
+        assert!(!video_is_end_of_sequence(AVC_SEQ));
+        assert!(!video_is_end_of_sequence(&ex_video(1, 2, b"hv")));
+        // A command frame is none of these things.
+        for p in [&[0xd1u8, 0x00][..], &[0x52, 0x00]] {
+            assert!(!video_is_keyframe(p) && !video_is_config(p));
+            assert!(!video_is_end_of_sequence(p));
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod chunk_reader;
 pub mod chunk_writer;
 pub mod client_handshake;
 pub mod control;
+pub mod enhanced_caps;
 pub mod handshake;
 pub mod message;
 pub mod outgoing;

@@ -6,6 +6,7 @@ use super::amf::{self, AmfError, Command, Value};
 use super::chunk_reader::{ChunkError, ChunkReader, MAX_CHUNK_SIZE};
 use super::chunk_writer::CSID_COMMAND;
 use super::control::{self, event, limit, UserControl};
+use super::enhanced_caps::{self, ClientCaps};
 use super::handshake::{HandshakeProgress, ServerHandshake};
 use super::message::{msg_type, strip_amf3_marker, RawMessage};
 use super::outgoing::Outgoing;
@@ -125,6 +126,8 @@ pub struct ServerSession {
     buffer_length_ms: Option<u32>,
     open_streams: u32,
     failed: Option<SessionError>,
+    /// What the client's connect said about Enhanced RTMP; `None` for a legacy client.
+    enhanced: Option<ClientCaps>,
 }
 
 fn split_query(s: &str) -> (String, String) {
@@ -157,6 +160,7 @@ impl ServerSession {
             buffer_length_ms: None,
             open_streams: 0,
             failed: None,
+            enhanced: None,
         }
     }
 
@@ -388,6 +392,7 @@ impl ServerSession {
             .unwrap_or("")
             .to_string();
         let object_encoding = amf::get_number(obj, "objectEncoding").unwrap_or(0.0);
+        self.enhanced = enhanced_caps::read(obj);
         self.state = State::ConnectPending {
             transaction_id: cmd.transaction_id,
             object_encoding,
@@ -432,10 +437,14 @@ impl ServerSession {
         );
         let chunk_size = self.cfg.chunk_size.clamp(1, MAX_CHUNK_SIZE);
         self.output.set_chunk_size(chunk_size);
-        let props = amf::object(&[
+        let mut props = vec![
             ("fmsVer", amf::string(FMS_VERSION)),
             ("capabilities", Value::Number(CAPABILITIES)),
-        ]);
+        ];
+        if let Some(caps) = &self.enhanced {
+            props.extend(enhanced_caps::answer(caps));
+        }
+        let props = amf::object(&props);
         let info = amf::object(&[
             ("level", amf::string("status")),
             ("code", amf::string("NetConnection.Connect.Success")),

@@ -285,6 +285,52 @@ fn accept_connect_output_layout() {
     assert_eq!(s.bytes_out(), 3073 + all.len() as u64);
 }
 
+/// The `_result` of a connect, decoded, for a hand-built connect object.
+fn connect_result(obj: Value) -> Command {
+    let mut s = ServerSession::new(cfg());
+    handshake(&mut s);
+    let mut ev = Vec::new();
+    s.handle_input(&command(0, "connect", 1.0, obj, vec![]), &mut ev)
+        .unwrap();
+    s.accept_connect();
+    let all: Vec<u8> = std::iter::from_fn(|| s.take_output())
+        .flat_map(|b| b.to_vec())
+        .collect();
+    let mut cmds = sent_commands(&all);
+    assert_eq!(cmds.len(), 1);
+    cmds.remove(0).2
+}
+
+#[test]
+fn an_enhanced_client_learns_what_the_server_forwards() {
+    let list = Value::StrictArray(vec![amf::string("hvc1"), amf::string("av01")]);
+    let r = connect_result(amf::object(&[
+        ("app", amf::string("live")),
+        ("fourCcList", list.clone()),
+        ("capsEx", Value::Number(2.0)),
+    ]));
+    assert_eq!(amf::property(&r.object, "fourCcList"), Some(&list));
+    let forward = amf::object(&[("*", Value::Number(4.0))]);
+    assert_eq!(
+        amf::property(&r.object, "videoFourCcInfoMap"),
+        Some(&forward)
+    );
+    assert_eq!(
+        amf::property(&r.object, "audioFourCcInfoMap"),
+        Some(&forward)
+    );
+    assert_eq!(amf::get_number(&r.object, "capsEx"), Some(6.0));
+    assert_eq!(amf::get_str(&r.object, "fmsVer"), Some("FMS/3,0,1,123"));
+    // A legacy client's answer has only the legacy properties.
+    let r = connect_result(amf::object(&[("app", amf::string("live"))]));
+    let Value::Object(props) = &r.object else {
+        panic!("properties are an object")
+    };
+    let mut names: Vec<_> = props.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, ["capabilities", "fmsVer"]);
+}
+
 #[test]
 fn reject_connect_reaches_client() {
     let mut p = Pair::new();

@@ -4,7 +4,11 @@
 use bytes::Bytes;
 
 use crate::hub::FrameKind;
-use crate::media::flv::{audio_is_config, audio_is_sequence_header, video_is_sequence_header};
+use crate::media::configs::ConfigSet;
+use crate::media::enhanced;
+use crate::media::flv::{
+    audio_config_key, audio_is_sequence_header, video_config_key, video_is_sequence_header,
+};
 use crate::media::metadata::{is_metadata, strip_set_data_frame};
 
 /// What one publisher frame turned out to be.
@@ -23,11 +27,15 @@ pub(super) enum Seen {
 pub(super) struct Latest {
     /// `"onMetaData", {…}` without `@setDataFrame`.
     pub metadata: Option<Bytes>,
-    pub video_config: Option<Bytes>,
-    pub audio_config: Option<Bytes>,
-    /// Enhanced RTMP's MultichannelConfig: not a decoder config, but players need it to
-    /// map channels, so it is replayed too.
-    pub audio_channels: Option<Bytes>,
+    /// Every configuration packet a piece starts with: sequence headers, and Enhanced
+    /// RTMP's colour metadata and MultichannelConfig (not decoder configs, but players
+    /// need them), per track.
+    pub video_configs: ConfigSet<Bytes>,
+    pub audio_configs: ConfigSet<Bytes>,
+    /// The latest sequence headers of track 0: frames of codecs that need one are not
+    /// written before it, and onMetaData names the codec from it.
+    pub video_sequence: Option<Bytes>,
+    pub audio_sequence: Option<Bytes>,
     video_seen: bool,
     audio_seen: bool,
 }
@@ -38,16 +46,23 @@ impl Latest {
             FrameKind::Data => return self.observe_data(payload),
             FrameKind::Video => {
                 self.video_seen = true;
-                if video_is_sequence_header(payload) {
-                    self.video_config = Some(payload.clone());
+                if let Some(k) = video_config_key(payload) {
+                    self.video_configs.put(k, payload.clone());
+                }
+                // onMetaData names track 0's codec, as HLS and /stat describe it.
+                let track0 = enhanced::video(payload).is_none_or(|h| h.default_track().is_some());
+                if video_is_sequence_header(payload) && track0 {
+                    self.video_sequence = Some(payload.clone());
                 }
             }
             FrameKind::Audio => {
                 self.audio_seen = true;
-                if audio_is_sequence_header(payload) {
-                    self.audio_config = Some(payload.clone());
-                } else if audio_is_config(payload) {
-                    self.audio_channels = Some(payload.clone());
+                if let Some(k) = audio_config_key(payload) {
+                    self.audio_configs.put(k, payload.clone());
+                }
+                let track0 = enhanced::audio(payload).is_none_or(|h| h.default_track().is_some());
+                if audio_is_sequence_header(payload) && track0 {
+                    self.audio_sequence = Some(payload.clone());
                 }
             }
         }
@@ -103,14 +118,21 @@ mod tests {
 
         let seq = Bytes::from_static(b"\x17\x00\x00\x00\x00\x01");
         assert_eq!(l.observe(FrameKind::Video, &seq), Seen::Media);
-        assert_eq!(l.video_config, Some(seq));
+        assert_eq!(l.video_sequence, Some(seq.clone()));
+        assert_eq!(l.video_configs.iter().collect::<Vec<_>>(), vec![&seq]);
         assert!(l.video_expected());
         let aac = Bytes::from_static(b"\xaf\x00\x12\x10");
         l.observe(FrameKind::Audio, &aac);
         let channels = Bytes::from_static(b"\x94Opus\x00\x02");
         l.observe(FrameKind::Audio, &channels);
-        assert_eq!(l.audio_config, Some(aac));
-        assert_eq!(l.audio_channels, Some(channels));
+        assert_eq!(l.audio_sequence, Some(aac.clone()));
+        let configs: Vec<_> = l.audio_configs.iter().collect();
+        assert_eq!(configs, vec![&aac, &channels]);
         assert!(l.audio_expected());
+        // A second track's sequence start is kept, but onMetaData names track 0's codec.
+        let track1 = Bytes::from_static(b"\x96\x00av01\x01\x81\x00\x0c\x00");
+        l.observe(FrameKind::Video, &track1);
+        assert_eq!(l.video_sequence, Some(seq.clone()));
+        assert_eq!(l.video_configs.iter().count(), 2);
     }
 }

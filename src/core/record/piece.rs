@@ -93,8 +93,8 @@ impl Piece {
             p.header_flags = Some(flags);
 
             let codecs = CodecIds::from_configs(
-                latest.video_config.as_deref(),
-                latest.audio_config.as_deref(),
+                latest.video_sequence.as_deref(),
+                latest.audio_sequence.as_deref(),
             );
             let meta = head_metadata(latest.metadata.as_deref(), media, codecs);
             let body_at = p.len + TAG_HEADER_LEN as u64;
@@ -112,15 +112,12 @@ impl Piece {
         }
         let at = p.epoch;
         if media.video {
-            if let Some(c) = &latest.video_config {
+            for c in latest.video_configs.iter() {
                 p.write(files, TAG_VIDEO, at, c, true)?;
             }
         }
         if media.audio {
-            for c in [&latest.audio_config, &latest.audio_channels]
-                .into_iter()
-                .flatten()
-            {
+            for c in latest.audio_configs.iter() {
                 p.write(files, TAG_AUDIO, at, c, true)?;
             }
         }

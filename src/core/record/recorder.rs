@@ -8,7 +8,7 @@ use std::io;
 use crate::hub::FrameKind;
 use crate::media::codec::{AudioCodec, VideoCodec};
 use crate::media::flv::{
-    audio_codec, audio_is_config, video_codec, video_is_keyframe, video_is_sequence_header,
+    audio_codec, audio_is_config, video_codec, video_is_config, video_is_end_of_sequence, GopTrack,
 };
 
 use super::conf::RecorderConf;
@@ -27,6 +27,8 @@ pub struct FlvRecorder {
     failed: bool,
     next_piece: u32,
     piece: Option<Piece>,
+    /// Which keyframes a piece may start on (one track's, with Multitrack).
+    gop_track: GopTrack,
 }
 
 /// How one media frame reads under the recorder's flags and what the stream has sent.
@@ -53,6 +55,7 @@ impl FlvRecorder {
             failed: false,
             next_piece: 0,
             piece: None,
+            gop_track: GopTrack::default(),
         }
     }
 
@@ -146,15 +149,15 @@ impl FlvRecorder {
     }
 
     /// `None` for frames the flags do not record, read as nginx-rtmp reads them.
-    fn classify(&self, kind: FrameKind, p: &[u8]) -> Option<Class> {
+    fn classify(&mut self, kind: FrameKind, p: &[u8]) -> Option<Class> {
         match kind {
             FrameKind::Video => {
                 if !self.conf.video() {
                     return None;
                 }
-                let config = video_is_sequence_header(p);
-                let aux = config || is_end_of_sequence(p);
-                let key = !aux && video_is_keyframe(p);
+                let config = video_is_config(p);
+                let aux = config || video_is_end_of_sequence(p);
+                let key = !aux && self.gop_track.starts_gop(p);
                 if self.conf.keyframes_only() && !key && !config {
                     return None;
                 }
@@ -167,7 +170,7 @@ impl FlvRecorder {
                     aux,
                     key,
                     cut: key,
-                    writable: config || !needs_config || self.latest.video_config.is_some(),
+                    writable: config || !needs_config || self.latest.video_sequence.is_some(),
                 })
             }
             FrameKind::Audio => {
@@ -181,7 +184,7 @@ impl FlvRecorder {
                     aux: config,
                     key: false,
                     cut: !config && !self.cuts_on_video(),
-                    writable: config || !needs_config || self.latest.audio_config.is_some(),
+                    writable: config || !needs_config || self.latest.audio_sequence.is_some(),
                 })
             }
             FrameKind::Data => None,
@@ -323,16 +326,5 @@ impl FlvRecorder {
         let _ = files.close();
         self.failed = true;
         events.push(RecordEvent::Failed { piece, error });
-    }
-}
-
-/// AVC/HEVC end of sequence (ffmpeg ends every FLV with one), legacy or Enhanced. Its
-/// frame type says keyframe, but it holds no picture: a piece must not start on it.
-fn is_end_of_sequence(p: &[u8]) -> bool {
-    const END_OF_SEQUENCE: u8 = 2;
-    match p {
-        [b0, ..] if b0 & 0x80 != 0 => b0 & 0x0f == END_OF_SEQUENCE,
-        [b0, packet_type, ..] => matches!(b0 & 0x0f, 7 | 12) && *packet_type == END_OF_SEQUENCE,
-        _ => false,
     }
 }

@@ -675,6 +675,69 @@ fn enhanced_rtmp_hevc() {
     );
 }
 
+/// An HEVC + Opus stream as FFmpeg 8.1 sends it: every piece (here cut by
+/// `record_interval`) starts with the onMetaData, both sequence starts, the colour
+/// metadata and the multichannel layout, then a keyframe; the tags are the publisher's
+/// bytes.
+#[test]
+fn enhanced_hevc_opus_pieces_start_with_every_config() {
+    let s = |b: &'static [u8]| Bytes::from_static(b);
+    let seq = s(include_bytes!("../fuzz/seeds/flv/ex_hevc_seq"));
+    let color = s(include_bytes!("../fuzz/seeds/flv/ex_colorinfo"));
+    let key = s(include_bytes!("../fuzz/seeds/flv/ex_hevc_key"));
+    let inter = s(include_bytes!("../fuzz/seeds/flv/ex_hevc_inter"));
+    let opus_seq = s(include_bytes!("../fuzz/seeds/flv/ex_opus_seq"));
+    let channels = s(include_bytes!("../fuzz/seeds/flv/ex_opus_channels"));
+    let opus = s(include_bytes!("../fuzz/seeds/flv/ex_opus_frame"));
+    let mut c = conf(ALL);
+    c.interval_ms = Some(1000);
+    let mut r = Rig::new(c);
+    r.feed(Video, 0, &seq);
+    r.feed(Audio, 0, &opus_seq);
+    r.feed(Audio, 0, &channels);
+    r.feed(Video, 0, &color);
+    for t in (0..2000).step_by(40) {
+        let v = if t % 1000 == 0 { &key } else { &inter };
+        r.feed(Video, t, v);
+        r.feed(Audio, t + 20, &opus);
+    }
+    r.stop();
+    assert_eq!(r.opened(), vec![0, 1]);
+    for piece in 0..2 {
+        let flv = parse_flv(r.files.file(piece));
+        assert_eq!(flv.flags, 5, "audio and video");
+        let bodies: Vec<&[u8]> = flv
+            .tags
+            .iter()
+            .skip(1)
+            .take(6)
+            .map(|t| &t.body[..])
+            .collect();
+        assert_eq!(
+            bodies,
+            [
+                &seq[..],
+                &color[..],
+                &opus_seq[..],
+                &channels[..],
+                &key[..],
+                &opus[..]
+            ],
+            "piece {piece}"
+        );
+        let meta = &flv.tags[0].body;
+        for (name, fourcc) in [("videocodecid", b"hvc1"), ("audiocodecid", b"Opus")] {
+            let id = f64::from(u32::from_be_bytes(*fourcc));
+            assert_eq!(meta_number(meta, name), Some(id), "{name}");
+        }
+        assert_eq!(
+            flv.tags.iter().filter(|t| t.body[..] == key[..]).count(),
+            1,
+            "one keyframe per piece"
+        );
+    }
+}
+
 #[test]
 fn random_streams_never_break_the_files() {
     let mut rng = XorShift(0x5eed_f1a5);

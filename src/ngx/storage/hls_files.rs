@@ -67,9 +67,13 @@ impl HlsFiles for HlsDisk {
     }
 
     fn write_playlist(&mut self, name: &str, text: &str) -> io::Result<()> {
+        self.write_init(name, text.as_bytes())
+    }
+
+    fn write_init(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.at(name)?;
         let tmp = self.at(&format!("{name}.tmp"))?;
-        std::fs::write(&tmp, text)?;
+        std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, &path)
     }
 

@@ -12,7 +12,9 @@ use bytes::Bytes;
 use hls_files::HlsDisk;
 use nginx_sys::{ngx_log_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx_rtmp_core::config::record::{RECORD_AUDIO, RECORD_KEYFRAMES, RECORD_MANUAL, RECORD_VIDEO};
-use ngx_rtmp_core::hls::{HlsConf, HlsStream, Naming, PlaylistType, Slicing, Variant};
+use ngx_rtmp_core::hls::{
+    FragmentType, HlsConf, HlsStream, Naming, PlaylistType, Slicing, Variant,
+};
 use ngx_rtmp_core::hub::FrameKind;
 use ngx_rtmp_core::record::{FlvRecorder, RecordEvent, RecorderConf};
 use record_files::RecordDisk;
@@ -328,6 +330,12 @@ fn core_hls_conf(c: &HlsAppConf) -> HlsConf {
             .audio_buffer_size
             .map(|v| v as usize)
             .unwrap_or(d.audio_buffer_size),
+        fragment_type: match c.fragment_type.as_deref() {
+            Some("mpegts") => FragmentType::MpegTs,
+            Some("fmp4") => FragmentType::Fmp4,
+            Some(_) => FragmentType::Auto,
+            None => d.fragment_type,
+        },
         cleanup: c.cleanup.unwrap_or(d.cleanup),
         base_url: c.base_url.clone().unwrap_or(d.base_url),
         variants: if c.variants.is_empty() {

@@ -16,7 +16,7 @@
 use crate::hub::{
     FrameKind, Hub, HubError, Outbox, OutboxLimits, PlayOptions, SharedOutbox, StreamKey,
 };
-use crate::media::flv::{audio_is_config, video_is_sequence_header};
+use crate::media::flv::{audio_config_key, video_config_key, ConfigKey};
 use crate::protocol::chunk_writer::encode_message;
 use crate::protocol::message::msg_type;
 use crate::protocol::ChunkReader;
@@ -72,8 +72,10 @@ struct Model {
     chunk_size: u32,
     limits: OutboxLimits,
     publisher: [Option<u64>; KEYS],
-    /// Encoded sizes of what a late joiner gets first: metadata, video and audio config.
-    stored: [[usize; 3]; KEYS],
+    /// Encoded sizes of what a late joiner gets first: the metadata (`None`) and each
+    /// configuration packet by its key. The hub may forget old keys, so the sum is an
+    /// upper bound.
+    stored: [Vec<(Option<ConfigKey>, usize)>; KEYS],
     players: Vec<Player>,
     next_id: u64,
     /// The largest media message so far.
@@ -167,7 +169,7 @@ impl Model {
         }
         for k in 0..KEYS {
             if !self.exists(k) {
-                self.stored[k] = [0; 3];
+                self.stored[k].clear();
             }
         }
         let live = (0..KEYS).filter(|&k| self.exists(k)).count();
@@ -218,7 +220,7 @@ impl Model {
                 } else {
                     assert_eq!(r, Ok(()));
                     self.publisher[k] = Some(id);
-                    self.stored[k] = [0; 3];
+                    self.stored[k].clear();
                     let len = 2 * self.status_len;
                     self.add_control(k, len);
                 }
@@ -228,7 +230,7 @@ impl Model {
                 self.hub.unpublish(&key, id, &mut wake);
                 if self.publisher[k] == Some(id) {
                     self.publisher[k] = None;
-                    self.stored[k] = [0; 3];
+                    self.stored[k].clear();
                     let len = 2 * self.status_len;
                     self.add_control(k, len);
                 }
@@ -249,7 +251,11 @@ impl Model {
                     assert_eq!(r, Ok(()));
                     let mut reader = ChunkReader::new(1 << 20, 16);
                     assert!(reader.set_chunk_size(self.chunk_size).is_ok());
-                    let control = if live { self.stored[k].iter().sum() } else { 0 };
+                    let control = if live {
+                        self.stored[k].iter().map(|(_, n)| n).sum()
+                    } else {
+                        0
+                    };
                     self.players.push(Player {
                         id,
                         key: k,
@@ -290,20 +296,23 @@ impl Model {
                 let size =
                     encode_message(csid, timestamp, type_id, 1, &payload, self.chunk_size).len();
                 let slot = match kind {
-                    FrameKind::Video if video_is_sequence_header(&payload) => Some(1),
-                    FrameKind::Audio if audio_is_config(&payload) => Some(2),
-                    FrameKind::Data if payload.starts_with(SET_DATA_FRAME) => Some(0),
+                    FrameKind::Video => video_config_key(&payload).map(Some),
+                    FrameKind::Audio => audio_config_key(&payload).map(Some),
+                    FrameKind::Data if payload.starts_with(SET_DATA_FRAME) => Some(None),
                     FrameKind::Data => None,
-                    _ => {
-                        self.max_media = self.max_media.max(size);
-                        None
-                    }
                 };
+                if slot.is_none() && kind != FrameKind::Data {
+                    self.max_media = self.max_media.max(size);
+                }
                 let exists = self.exists(k);
                 self.hub.frame(&key, kind, timestamp, payload, &mut wake);
                 if exists {
                     if let Some(s) = slot {
-                        self.stored[k][s] = size;
+                        let stored = &mut self.stored[k];
+                        match stored.iter_mut().find(|(key, _)| *key == s) {
+                            Some(entry) => entry.1 = size,
+                            None => stored.push((s, size)),
+                        }
                     }
                     let media =
                         matches!(kind, FrameKind::Audio | FrameKind::Video) && slot.is_none();
@@ -352,7 +361,7 @@ pub fn hub(data: &[u8]) {
         chunk_size,
         limits,
         publisher: [None; KEYS],
-        stored: [[0; 3]; KEYS],
+        stored: Default::default(),
         players: Vec::new(),
         next_id: 0,
         max_media: 0,

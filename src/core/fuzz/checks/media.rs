@@ -5,10 +5,15 @@
 //! fuzz target re-exports the library's modules at its root so the same text compiles there.
 use crate::media::aac::{parse_aac_sequence_header, parse_audio_specific_config};
 use crate::media::amf0_scan::Reader;
+use crate::media::audio_info::{ac3_frame, flac_streaminfo, opus_head};
+use crate::media::av1::{parse_av1c, sequence_header_size};
 use crate::media::avc::{parse_avc_sequence_header, parse_decoder_config, sps_picture_size};
 use crate::media::bits::{unescape_rbsp, BitReader};
+use crate::media::enhanced;
 use crate::media::flv;
+use crate::media::hevc::parse_hvcc;
 use crate::media::metadata::{is_metadata, parse_metadata, strip_set_data_frame};
+use crate::media::vp9::{keyframe_size, parse_vpcc};
 use crate::protocol::aggregate::split;
 use bytes::Bytes;
 
@@ -28,8 +33,34 @@ pub fn flv(data: &[u8]) {
     if let Some(c) = acodec {
         let _ = c.name();
     }
-    // A sequence header is always a configuration packet.
+    // A sequence header is always a configuration packet; configuration packets have a
+    // key to keep them by, and none of them (nor an end of sequence) is a keyframe.
     assert!(!aseq || acfg, "audio sequence header that is not config");
+    let vcfg = flv::video_is_config(data);
+    assert!(!vseq || vcfg, "video sequence header that is not config");
+    assert_eq!(flv::video_config_key(data).is_some(), vcfg);
+    assert_eq!(flv::audio_config_key(data).is_some(), acfg);
+    assert!(!(key && vcfg), "configuration packet counted as keyframe");
+    assert!(
+        !(key && flv::video_is_end_of_sequence(data)),
+        "end of sequence as keyframe"
+    );
+    // Every track body the Enhanced parsers hand out lies inside the payload, and the
+    // track list ends (each track takes at least one byte).
+    for h in [enhanced::video(data), enhanced::audio(data)]
+        .into_iter()
+        .flatten()
+    {
+        let base = data.as_ptr() as usize;
+        let mut n = 0;
+        for t in h.tracks() {
+            let at = t.body.as_ptr() as usize;
+            assert!(t.body.is_empty() || (at >= base && at + t.body.len() <= base + data.len()));
+            n += 1;
+            assert!(n <= data.len(), "more tracks than bytes");
+        }
+        let _ = (h.default_track(), h.fourcc());
+    }
     // Nothing is recognised in an empty payload, and every non-empty one has a first byte
     // to read a codec from unless it is an Enhanced header that is cut short.
     if data.is_empty() {
@@ -98,8 +129,32 @@ pub fn metadata(data: &[u8]) {
     let _ = Reader::new(data).read_properties();
 }
 
-/// The AVC sequence header, decoder configuration record and SPS parsers.
+/// The AVC sequence header, decoder configuration record and SPS parsers, and the other
+/// codec configuration parsers of `/stat` (HEVC, AV1, VP9, Opus, FLAC, AC-3).
 pub fn avc(data: &[u8]) {
+    if let Some(c) = parse_hvcc(data) {
+        assert!((1..=4).contains(&c.nal_length_size));
+        let _ = (c.profile_name(), c.level_name());
+    }
+    for size in [
+        parse_av1c(data).and_then(|c| c.size),
+        sequence_header_size(data),
+        keyframe_size(data),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(size.0 > 0 && size.1 > 0, "a picture of no pixels");
+    }
+    if let Some(c) = parse_vpcc(data) {
+        let _ = (c.profile_name(), c.level_name());
+    }
+    for info in [opus_head(data), flac_streaminfo(data), ac3_frame(data)]
+        .into_iter()
+        .flatten()
+    {
+        assert!(info.channels <= 255, "more channels than a byte counts");
+    }
     if let Some(c) = parse_avc_sequence_header(data) {
         assert!((1..=4).contains(&c.nal_length_size));
         let _ = c.profile_name();
