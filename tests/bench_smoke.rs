@@ -66,12 +66,26 @@ fn bench_harness_reports_every_figure_for_our_module() {
     let mut cmd = Command::new(&driver);
     cmd.args(["--smoke", "--modules", "ours", "--keep-work", "--ours"]);
     cmd.arg(module_so()).arg("--nginx").arg(nginx_bin());
-    cmd.arg("--out").arg(&dir).arg("--work").arg(dir.join("work"));
+    cmd.arg("--out")
+        .arg(&dir)
+        .arg("--work")
+        .arg(dir.join("work"));
     // The sources are made once (ffmpeg) and kept with the other test downloads.
-    cmd.arg("--media").arg(repo_root().join("tests/.cache/bench-media"));
+    cmd.arg("--media")
+        .arg(repo_root().join("tests/.cache/bench-media"));
     let out = run_bounded(cmd, Duration::from_secs(180));
-    assert!(out.success(), "rtmp-bench failed ({:?}):\n{}\n{}", out.status, out.stdout, out.stderr);
-    assert!(out.stdout.contains("== fan-out: 1 publisher 720p25"), "no table:\n{}", out.stdout);
+    assert!(
+        out.success(),
+        "rtmp-bench failed ({:?}):\n{}\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("== fan-out: 1 publisher 720p25"),
+        "no table:\n{}",
+        out.stdout
+    );
 
     let json = std::fs::read_dir(&dir)
         .unwrap()
@@ -87,11 +101,20 @@ fn bench_harness_reports_every_figure_for_our_module() {
             .find(|f| f["id"] == *id)
             .unwrap_or_else(|| panic!("figure {id} missing from {}", json.display()));
         for k in ["min", "median", "max"] {
-            assert!(f["ours"][k].is_number(), "{id}: ours.{k} is not a number: {f}");
+            assert!(
+                f["ours"][k].is_number(),
+                "{id}: ours.{k} is not a number: {f}"
+            );
         }
         assert!(f["verdict"].is_string(), "{id}: no verdict");
     }
-    for k in ["started", "cores", "loadavg_before", "loadavg_after", "nginx_version"] {
+    for k in [
+        "started",
+        "cores",
+        "loadavg_before",
+        "loadavg_after",
+        "nginx_version",
+    ] {
         assert!(!doc["meta"][k].is_null(), "meta.{k} missing");
     }
 
@@ -113,14 +136,26 @@ fn bench_harness_reports_every_figure_for_our_module() {
             "streams_3x0" => assert_eq!(d["publishers_ok"], 3, "{d}"),
             _ => {
                 assert!(num_at(d, "delivered_bytes").unwrap() > 0.0, "{sc}: {d}");
-                assert!(num_at(d, "latency_ms.n").unwrap() > 0.0, "{sc}: no stamped frame arrived");
+                assert!(
+                    num_at(d, "latency_ms.n").unwrap() > 0.0,
+                    "{sc}: no stamped frame arrived"
+                );
             }
         }
     }
-    let storage = runs.iter().find(|r| r["scenario"] == "storage").expect("storage run");
+    let storage = runs
+        .iter()
+        .find(|r| r["scenario"] == "storage")
+        .expect("storage run");
     let s = &storage["doc"]["storage"];
-    assert!(num_at(s, "record_files").unwrap() > 0.0, "no recording: {s}");
-    assert!(num_at(s, "hls_playlists").unwrap() > 0.0, "no HLS playlist: {s}");
+    assert!(
+        num_at(s, "record_files").unwrap() > 0.0,
+        "no recording: {s}"
+    );
+    assert!(
+        num_at(s, "hls_playlists").unwrap() > 0.0,
+        "no HLS playlist: {s}"
+    );
     // A failure keeps the directory (the servers' logs, the tools' output) for a look.
     let _ = std::fs::remove_dir_all(&dir);
 }
