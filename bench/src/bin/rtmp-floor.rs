@@ -1,6 +1,6 @@
 //! rtmp-floor: the trivial fan-out writer (see the library's `floor`).
 //!
-//!   rtmp-floor --flv F --players N --duration-s D [--json out]
+//!   rtmp-floor --flv F --players N --duration-s D [--batch-ms 0] [--json out]
 //!   rtmp-floor reader --addr H:P --players N --limit-s T     (its own child)
 
 use ngx_rtmp_bench::args::Args;
@@ -19,7 +19,8 @@ fn main() {
         return;
     }
     let window = Duration::from_secs_f64(a.num("duration-s", 8.0));
-    match floor::run(&a.s("flv", "media.flv"), n, window) {
+    let batch = Duration::from_millis(a.num("batch-ms", 0));
+    match floor::run(&a.s("flv", "media.flv"), n, window, batch) {
         Ok(v) => {
             let s = serde_json::to_string_pretty(&v).expect("json");
             if let Some(path) = a.opt("json") {

@@ -115,16 +115,26 @@ fn ladder(
         }
     }
     let n = common.or(rungs.first().copied()).unwrap_or(1);
-    let doc = ctx.floor(flv, n, &ctx.work.join(format!("rep{rep}/floor_{key}-{n}")));
-    pr.say(rep, &format!("floor_{key} N={n}"), "floor", &doc);
-    recs.push(Record {
-        rep,
-        scenario: format!("floor_{key}"),
-        module: "floor".into(),
-        n: Some(n),
-        doc,
-    });
+    // The floor as a server that sends at once would see it, and with writes coalesced to one
+    // per frame interval: what batching could save.
+    for (sc, batch) in [
+        (format!("floor_{key}"), 0),
+        (format!("floor_{key}_coalesced"), FLOOR_BATCH_MS),
+    ] {
+        let doc = ctx.floor(flv, n, batch, &ctx.work.join(format!("rep{rep}/{sc}-{n}")));
+        pr.say(rep, &format!("{sc} N={n}"), "floor", &doc);
+        recs.push(Record {
+            rep,
+            scenario: sc,
+            module: "floor".into(),
+            n: Some(n),
+            doc,
+        });
+    }
 }
+
+/// The coalesced floor's write interval: one 25 fps frame.
+pub const FLOOR_BATCH_MS: u64 = 40;
 
 fn each(
     ctx: &Ctx,

@@ -267,23 +267,18 @@ impl Ctx {
         })
     }
 
-    /// The trivial writer at `n` connections, no server.
-    pub fn floor(&self, flv: &Path, n: usize, dir: &Path) -> Value {
+    /// The trivial writer at `n` connections, no server; `batch_ms` > 0 coalesces its writes.
+    pub fn floor(&self, flv: &Path, n: usize, batch_ms: u64, dir: &Path) -> Value {
         let _ = fs::create_dir_all(dir);
         let w = self.plan.window_s;
         let a = opts(&[
             ("flv", path(flv)),
             ("players", n.to_string()),
             ("duration-s", w.to_string()),
+            ("batch-ms", batch_ms.to_string()),
         ]);
-        tool(
-            &self.floor,
-            a,
-            dir,
-            "floor",
-            Duration::from_secs_f64(w + 60.0),
-        )
-        .unwrap_or_else(|e| json!({"error": e}))
+        let limit = Duration::from_secs_f64(w + 60.0);
+        tool(&self.floor, a, dir, "floor", limit).unwrap_or_else(|e| json!({"error": e}))
     }
 }
 

@@ -28,8 +28,9 @@ pub struct Figure {
     pub note: String,
     /// A verdict worked out by the caller (p99 at every N, churn growth, the floor).
     pub verdict: Option<(Option<bool>, String)>,
-    /// The trivial writer's figure, where there is one.
+    /// The trivial writer's figure, where there is one, and with its writes coalesced.
     pub floor: Value,
+    pub coalesced: Value,
 }
 
 pub fn median(v: &Value) -> Option<f64> {
@@ -57,6 +58,7 @@ impl Figure {
             note: String::new(),
             verdict: None,
             floor: Value::Null,
+            coalesced: Value::Null,
         }
     }
 
@@ -115,7 +117,7 @@ impl Figure {
         json!({
             "id": self.id, "section": self.section, "title": self.title, "unit": self.unit,
             "c": self.c, "ours": self.ours, "ratio": self.ratio().map(r3),
-            "met": met, "verdict": verdict, "note": self.note, "floor": self.floor,
+            "met": met, "verdict": verdict, "note": self.note, "floor": self.floor, "floor_coalesced": self.coalesced,
         })
     }
 }

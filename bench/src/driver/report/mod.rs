@@ -259,18 +259,23 @@ fn floor(runs: &Runs, key: &str, sc: &str, n: usize) -> Figure {
     let fl = format!("floor_{key}");
     // The floor ran at each repetition's largest N both kept up; its cost per byte hardly
     // depends on N, so every repetition's figure counts.
-    let docs: Vec<&Record> = runs.recs.iter().filter(|r| r.scenario == fl).collect();
-    let floor = spread(
-        &docs
+    let floor_of = |sc: &str| {
+        let docs: Vec<&Record> = runs.recs.iter().filter(|r| r.scenario == sc).collect();
+        let v = spread(
+            &docs
+                .iter()
+                .map(|r| num(&r.doc, "cpu_s_per_gb"))
+                .collect::<Vec<_>>(),
+        );
+        let ns: Vec<String> = docs
             .iter()
-            .map(|r| num(&r.doc, "cpu_s_per_gb"))
-            .collect::<Vec<_>>(),
-    );
-    let ns: Vec<String> = docs
-        .iter()
-        .filter_map(|r| r.n)
-        .map(|n| n.to_string())
-        .collect();
+            .filter_map(|r| r.n)
+            .map(|n| n.to_string())
+            .collect();
+        (v, ns.join(","))
+    };
+    let (floor, ns) = floor_of(&fl);
+    let (coalesced, _) = floor_of(&format!("{fl}_coalesced"));
     let per_floor = median(&floor).filter(|f| *f > 0.0);
     let times = |m: &str| match per_floor {
         Some(f) => runs.by(sc, m, Some(n), |d| Some(num(d, "server.cpu_s_per_gb")? / f)),
@@ -289,11 +294,13 @@ fn floor(runs: &Runs, key: &str, sc: &str, n: usize) -> Figure {
     f.verdict = Some((
         None,
         format!(
-            "floor: {} s/GB (trivial writev fan-out of the same bytes, N={})",
+            "floor {} s/GB (trivial writev fan-out of the same bytes, N={ns}); {} s/GB with writes coalesced to one per {} ms",
             figure::cell(&floor),
-            ns.join(",")
+            figure::cell(&coalesced),
+            super::FLOOR_BATCH_MS
         ),
     ));
+    f.coalesced = coalesced;
     f.floor = floor;
     f
 }
