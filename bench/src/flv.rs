@@ -69,7 +69,9 @@ pub fn load(path: &str) -> Result<Media, String> {
                 nal_len = (data[9] & 3) as usize + 1;
                 video_header = data
             }
-            9 if data.len() > 5 => tags.push(Tag { typ, ts, data }),
+            // Coded frames only: an end-of-sequence packet would reach players as a frame
+            // that is never counted, and tell decoders the stream ended at every lap.
+            9 if data.len() > 5 && data[1] == 1 => tags.push(Tag { typ, ts, data }),
             8 if data.len() > 1 && data[0] >> 4 == 10 && data[1] == 0 => audio_header = Some(data),
             8 => tags.push(Tag { typ, ts, data }),
             18 => {

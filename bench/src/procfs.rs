@@ -96,6 +96,12 @@ pub fn rss_kb(pids: &[u32]) -> u64 {
     pids.iter().filter_map(|&p| status_kb(p, "VmRSS:")).sum()
 }
 
+/// Anonymous memory (the heap and the like): what a leak grows. VmRSS also counts the pages
+/// of code read in from the module's file as new paths run.
+pub fn anon_kb(pids: &[u32]) -> u64 {
+    pids.iter().filter_map(|&p| status_kb(p, "RssAnon:")).sum()
+}
+
 pub fn hwm_kb(pids: &[u32]) -> u64 {
     pids.iter().filter_map(|&p| status_kb(p, "VmHWM:")).sum()
 }

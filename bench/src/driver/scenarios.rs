@@ -176,7 +176,9 @@ impl Ctx {
             a.extend(opts(&[
                 ("addr", srv.addr()),
                 ("pids", srv.pids_arg()),
-                ("flv", path(&self.media_3m)),
+                // The light source: a server's GOP cache (up to a GOP of the stream) rises and
+                // falls with the moment its memory is read; at 600 kbit/s that stays small.
+                ("flv", path(&self.media_600k)),
                 ("count", p.churn.to_string()),
                 ("concurrency", p.churn_concurrency.to_string()),
                 ("settle-s", p.settle_s.to_string()),

@@ -1,6 +1,6 @@
 //! `rtmp-load churn`: sessions that connect, handshake, play a live stream, see Play.Start and
 //! close, as fast as `concurrency` of them at a time can, then what the server kept: its open
-//! files and memory before, after a fifth of the cycles (warm) and after all of them.
+//! files and memory before, after each fifth of the cycles, and after all of them.
 
 use super::publisher::{self, PubStats};
 use super::Target;
@@ -130,16 +130,31 @@ pub async fn churn(o: &ChurnOpts) -> Result<Value, String> {
         procfs::cpu_sum(&me),
     );
 
-    let warm = o.count / 5;
-    let t0 = Instant::now();
-    let (mut times, mut fails) = cycles(&to, warm, o.concurrency).await;
-    let t_warm = t0.elapsed();
-    let (rss_warm, fds_warm) = (procfs::rss_kb(&o.pids), procfs::fds(&o.pids));
-    let t1 = Instant::now();
-    let (times2, fails2) = cycles(&to, o.count - warm, o.concurrency).await;
-    let total = (t_warm + t1.elapsed()).as_secs_f64();
-    times.extend(times2);
-    fails.extend(fails2);
+    // Five steps, the server's memory and open files read after each: a leak keeps climbing
+    // through the last steps, a heap reaching its working size levels off.
+    let (mut times, mut fails) = (Vec::new(), Vec::new());
+    let mut steps = Vec::new();
+    let mut busy = Duration::ZERO;
+    let mut done = 0;
+    for step in 1..=5 {
+        let n = o.count * step / 5 - done;
+        let t = Instant::now();
+        let (t_ok, t_fail) = cycles(&to, n, o.concurrency).await;
+        busy += t.elapsed();
+        done += n;
+        times.extend(t_ok);
+        fails.extend(t_fail);
+        steps.push(
+            json!({"cycles": done, "rss_kb": procfs::rss_kb(&o.pids), "anon_kb": procfs::anon_kb(&o.pids),
+                   "fds": procfs::fds(&o.pids)}),
+        );
+    }
+    let total = busy.as_secs_f64();
+    let rss_warm = steps[0]["rss_kb"].as_u64().unwrap_or(0);
+    let fds_warm = steps[0]["fds"].as_u64().unwrap_or(0);
+    let rss_last = steps[4]["rss_kb"].as_u64().unwrap_or(0);
+    let anon_growth =
+        steps[4]["anon_kb"].as_i64().unwrap_or(0) - steps[0]["anon_kb"].as_i64().unwrap_or(0);
     let (cpu1, cli1) = (procfs::cpu_sum(&o.pids), procfs::cpu_sum(&me));
     // The server notices the last closes on its next read events.
     sleep(Duration::from_millis(1000)).await;
@@ -155,7 +170,9 @@ pub async fn churn(o: &ChurnOpts) -> Result<Value, String> {
         "server": {
             "alive": procfs::alive(&o.pids), "cpu_s": r3(cpu1 - cpu0),
             "cpu_ms_per_cycle": r3(1000.0 * (cpu1 - cpu0) / o.count.max(1) as f64),
-            "rss_kb_before": rss0, "rss_kb_warm": rss_warm, "rss_kb_after": rss1,
+            "rss_kb_before": rss0, "rss_kb_warm": rss_warm, "rss_kb_last": rss_last, "rss_kb_after": rss1,
+            "anon_kb_growth": anon_growth,
+            "steps": steps,
             "fds_before": fds0, "fds_warm": fds_warm, "fds_after": fds1,
         },
         "client": {"cpu_s": r3(cli1 - cli0)},
