@@ -343,7 +343,7 @@ fn run(a: &Args) -> Result<(), String> {
         "label": a.s("label", ""), "host": command_out("uname", &["-n"]), "kernel": command_out("uname", &["-r"]),
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "cpu_model": procfs::cpu_model(),
         "loadavg_before": load_before, "loadavg_after": load_after,
-        "nginx": nginx.display().to_string(), "nginx_version": command_out(&nginx.display().to_string(), &["-v"]),
+        "nginx": nginx.display().to_string(), "nginx_version": command_out(&nginx.display().to_string(), &["-v"]).replace("nginx version: ", ""),
         "modules": modules.iter().map(|m| (m.key.clone(), json!(m.so.display().to_string()))).collect::<serde_json::Map<_, _>>(),
         "open_files_limit": nofile, "workdir": work.display().to_string(),
         "on_time": "a player keeps up when >= 95% of the frames published in the window reach it within 500 ms",
