@@ -69,95 +69,89 @@ fn enabled(only: &Option<String>, key: &str) -> bool {
         .is_none_or(|o| o.split(',').any(|k| k.trim() == key))
 }
 
-/// One ladder for one repetition: rung by rung, each module until it fails; then the floor at
-/// the largest N both kept up.
-#[allow(clippy::too_many_arguments)]
-fn ladder(
-    ctx: &Ctx,
-    mods: &[&Module],
-    key: &str,
-    flv: &Path,
-    rungs: &[usize],
-    rep: usize,
-    recs: &mut Vec<Record>,
-    pr: &Progress,
-) {
-    let sc = format!("fanout_{key}");
-    let mut still: Vec<bool> = vec![true; mods.len()];
-    let mut common = None;
-    for &n in rungs {
-        let mut all = true;
-        for (i, m) in mods.iter().enumerate() {
-            if !still[i] {
-                all = false;
-                continue;
-            }
-            let dir = ctx.work.join(format!("rep{rep}/{sc}-{n}-{}", m.key));
-            let doc = ctx.fanout(m, flv, n, &dir);
-            pr.say(rep, &format!("{sc} N={n}"), &m.key, &doc);
-            if !report::passed(&doc) {
-                still[i] = false;
-                all = false;
-            }
-            recs.push(Record {
-                rep,
-                scenario: sc.clone(),
-                module: m.key.clone(),
-                n: Some(n),
-                doc,
-            });
-        }
-        if all {
-            common = Some(n);
-        }
-        if !still.iter().any(|s| *s) {
-            break;
-        }
-    }
-    let n = common.or(rungs.first().copied()).unwrap_or(1);
-    // The floor as a server that sends at once would see it, and with writes coalesced to one
-    // per frame interval: what batching could save.
-    for (sc, batch) in [
-        (format!("floor_{key}"), 0),
-        (format!("floor_{key}_coalesced"), FLOOR_BATCH_MS),
-    ] {
-        let doc = ctx.floor(flv, n, batch, &ctx.work.join(format!("rep{rep}/{sc}-{n}")));
-        pr.say(rep, &format!("{sc} N={n}"), "floor", &doc);
-        recs.push(Record {
+/// Runs scenarios for one repetition after another and keeps every result.
+struct Runner<'a> {
+    ctx: &'a Ctx,
+    pr: Progress,
+    recs: Vec<Record>,
+}
+
+impl Runner<'_> {
+    fn keep(&mut self, rep: usize, sc: &str, module: &str, n: Option<usize>, doc: Value) {
+        let what = n.map_or(sc.to_string(), |n| format!("{sc} N={n}"));
+        self.pr.say(rep, &what, module, &doc);
+        let (scenario, module) = (sc.to_string(), module.to_string());
+        self.recs.push(Record {
             rep,
-            scenario: sc,
-            module: "floor".into(),
-            n: Some(n),
+            scenario,
+            module,
+            n,
             doc,
         });
+    }
+
+    /// One ladder for one repetition: rung by rung, each module until it fails; then the
+    /// floor at the largest N both kept up.
+    fn ladder(&mut self, rep: usize, mods: &[&Module], key: &str, flv: &Path, rungs: &[usize]) {
+        let sc = format!("fanout_{key}");
+        let mut still: Vec<bool> = vec![true; mods.len()];
+        let mut common = None;
+        for &n in rungs {
+            let mut all = true;
+            for (i, m) in mods.iter().enumerate() {
+                if !still[i] {
+                    all = false;
+                    continue;
+                }
+                let dir = self.ctx.work.join(format!("rep{rep}/{sc}-{n}-{}", m.key));
+                let doc = self.ctx.fanout(m, flv, n, &dir);
+                if !report::passed(&doc) {
+                    still[i] = false;
+                    all = false;
+                }
+                self.keep(rep, &sc, &m.key, Some(n), doc);
+            }
+            if all {
+                common = Some(n);
+            }
+            if !still.iter().any(|s| *s) {
+                break;
+            }
+        }
+        let n = common.or(rungs.first().copied()).unwrap_or(1);
+        // The floor as a server that sends at once would see it, and with writes coalesced to
+        // one per frame interval: what batching could save.
+        for (sc, batch) in [
+            (format!("floor_{key}"), 0),
+            (format!("floor_{key}_coalesced"), FLOOR_BATCH_MS),
+        ] {
+            let doc = self.ctx.floor(
+                flv,
+                n,
+                batch,
+                &self.ctx.work.join(format!("rep{rep}/{sc}-{n}")),
+            );
+            self.keep(rep, &sc, "floor", Some(n), doc);
+        }
+    }
+
+    /// A scenario without rungs, for each module in turn.
+    fn each(
+        &mut self,
+        rep: usize,
+        mods: &[&Module],
+        sc: &str,
+        f: impl Fn(&Module, &Path) -> Value,
+    ) {
+        for m in mods {
+            let doc = f(m, &self.ctx.work.join(format!("rep{rep}/{sc}-{}", m.key)));
+            self.keep(rep, sc, &m.key, None, doc);
+        }
     }
 }
 
 /// The coalesced floor's write interval: one 25 fps frame.
 pub const FLOOR_BATCH_MS: u64 = 40;
-
-fn each(
-    ctx: &Ctx,
-    mods: &[&Module],
-    sc: &str,
-    rep: usize,
-    recs: &mut Vec<Record>,
-    pr: &Progress,
-    f: impl Fn(&Module, &Path) -> Value,
-) {
-    for m in mods {
-        let dir = ctx.work.join(format!("rep{rep}/{sc}-{}", m.key));
-        let doc = f(m, &dir);
-        pr.say(rep, sc, &m.key, &doc);
-        recs.push(Record {
-            rep,
-            scenario: sc.into(),
-            module: m.key.clone(),
-            n: None,
-            doc,
-        });
-    }
-}
 
 fn command_out(cmd: &str, args: &[&str]) -> String {
     std::process::Command::new(cmd)
@@ -272,69 +266,43 @@ fn run(a: &Args) -> Result<(), String> {
     };
     let load_before = procfs::loadavg();
     let started = command_out("date", &["-Iseconds"]);
-    let pr = Progress {
-        t0,
-        reps: plan.reps,
+    let mut run = Runner {
+        ctx: &ctx,
+        pr: Progress {
+            t0,
+            reps: plan.reps,
+        },
+        recs: Vec::new(),
     };
-    let mut recs = Vec::new();
     for rep in 1..=plan.reps {
         let mut order: Vec<&Module> = modules.iter().collect();
         if rep % 2 == 0 {
             order.reverse();
         }
         if enabled(&only, "fanout3m") {
-            ladder(
-                &ctx,
-                &order,
-                "3m",
-                &ctx.media_3m,
-                &plan.ladder_3m,
-                rep,
-                &mut recs,
-                &pr,
-            );
+            run.ladder(rep, &order, "3m", &ctx.media_3m, &plan.ladder_3m);
         }
         if enabled(&only, "fanout600k") {
-            ladder(
-                &ctx,
-                &order,
-                "600k",
-                &ctx.media_600k,
-                &plan.ladder_600k,
-                rep,
-                &mut recs,
-                &pr,
-            );
+            run.ladder(rep, &order, "600k", &ctx.media_600k, &plan.ladder_600k);
         }
         if enabled(&only, "streams") {
             for &(s, p) in &plan.many {
-                each(
-                    &ctx,
-                    &order,
-                    &format!("streams_{s}x{p}"),
-                    rep,
-                    &mut recs,
-                    &pr,
-                    |m, d| ctx.streams(m, s, p, d),
-                );
+                run.each(rep, &order, &format!("streams_{s}x{p}"), |m, d| {
+                    ctx.streams(m, s, p, d)
+                });
             }
         }
         if enabled(&only, "churn") {
-            each(&ctx, &order, "churn", rep, &mut recs, &pr, |m, d| {
-                ctx.churn(m, d)
-            });
+            run.each(rep, &order, "churn", |m, d| ctx.churn(m, d));
         }
         if enabled(&only, "startup") {
-            each(&ctx, &order, "startup", rep, &mut recs, &pr, |m, d| {
-                ctx.startup(m, d)
-            });
+            run.each(rep, &order, "startup", |m, d| ctx.startup(m, d));
         }
         if enabled(&only, "storage") {
-            each(&ctx, &order, "storage", rep, &mut recs, &pr, |m, d| {
-                ctx.storage(m, d)
-            });
+            run.each(rep, &order, "storage", |m, d| ctx.storage(m, d));
         }
     }
+    let recs = run.recs;
     let load_after = procfs::loadavg();
     let keys: Vec<&str> = modules.iter().map(|m| m.key.as_str()).collect();
     let (figures, ladders, table) = report::build(&plan, &recs, &keys);

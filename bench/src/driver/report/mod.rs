@@ -397,39 +397,8 @@ fn churn(runs: &Runs, plan: &Plan) -> Vec<Figure> {
     figs
 }
 
-/// The figures, the JSON of each ladder's rungs, and the table.
-pub fn build(plan: &Plan, recs: &[Record], modules: &[&str]) -> (Vec<Value>, Value, String) {
-    let runs = Runs {
-        recs,
-        reps: plan.reps,
-    };
+fn many_streams(runs: &Runs, plan: &Plan) -> Vec<Figure> {
     let mut figs = Vec::new();
-    let mut sections = Vec::new();
-    let mut ladders = json!({});
-    for l in [
-        Ladder {
-            key: "3m",
-            rungs: &plan.ladder_3m,
-            what: "720p25 ~3 Mbit/s H.264+AAC",
-        },
-        Ladder {
-            key: "600k",
-            rungs: &plan.ladder_600k,
-            what: "360p25 ~600 kbit/s H.264+AAC",
-        },
-    ] {
-        if runs.any(&format!("fanout_{}", l.key)) {
-            let (f, header, summary) = ladder(&runs, &l, modules);
-            figs.extend(f);
-            sections.push((format!("fanout_{}", l.key), header));
-            ladders[format!("fanout_{}", l.key)] = summary;
-        }
-    }
-    let mut section = |key: &str, header: String| sections.push((key.to_string(), header));
-    section(
-        "streams",
-        "many streams: publishers of the 360p25 ~600 kbit/s source".into(),
-    );
     for &(s, p) in &plan.many {
         let sc = format!("streams_{s}x{p}");
         let sp = |m: &str, path: &str| runs.at(&sc, m, None, path);
@@ -464,17 +433,11 @@ pub fn build(plan: &Plan, recs: &[Record], modules: &[&str]) -> (Vec<Value>, Val
             }
         }
     }
-    section("churn", format!("churn: {} × (connect, handshake, connect, createStream, play, Play.Start, close), {} at a time", plan.churn, plan.churn_concurrency));
-    if runs.any("churn") {
-        figs.extend(churn(&runs, plan));
-    }
-    section(
-        "startup",
-        format!(
-            "start-up: {} late joiners spread over {} ms of a 2 s-GOP stream",
-            plan.startup_players, plan.startup_spread_ms
-        ),
-    );
+    figs
+}
+
+fn startup(runs: &Runs, plan: &Plan, modules: &[&str]) -> Vec<Figure> {
+    let mut figs = Vec::new();
     if runs.any("startup") {
         let sp = |m: &str, path: &str| runs.at("startup", m, None, path);
         let fig = |id: &str, title: &str, path: &str, t| {
@@ -529,7 +492,11 @@ pub fn build(plan: &Plan, recs: &[Record], modules: &[&str]) -> (Vec<Value>, Val
             }
         }
     }
-    section("storage", format!("storage: {} streams of 3 Mbit/s with HLS and recording on; {} players of another stream", plan.storage_streams, plan.storage_players));
+    figs
+}
+
+fn storage(runs: &Runs) -> Vec<Figure> {
+    let mut figs = Vec::new();
     if runs.any("storage") {
         let sp = |m: &str, path: &str| runs.at("storage", m, None, path);
         let fig = |id: &str, title: &str, unit, path: &str| {
@@ -556,6 +523,64 @@ pub fn build(plan: &Plan, recs: &[Record], modules: &[&str]) -> (Vec<Value>, Val
             "max_gap_ms",
         ));
         figs.push(fig("storage.cpu_pct", "worker CPU", "%", "server.cpu_pct"));
+    }
+    figs
+}
+
+/// The figures, the JSON of each ladder's rungs, and the table.
+pub fn build(plan: &Plan, recs: &[Record], modules: &[&str]) -> (Vec<Value>, Value, String) {
+    let runs = Runs {
+        recs,
+        reps: plan.reps,
+    };
+    let mut figs = Vec::new();
+    let mut sections = Vec::new();
+    let mut ladders = json!({});
+    for l in [
+        Ladder {
+            key: "3m",
+            rungs: &plan.ladder_3m,
+            what: "720p25 ~3 Mbit/s H.264+AAC",
+        },
+        Ladder {
+            key: "600k",
+            rungs: &plan.ladder_600k,
+            what: "360p25 ~600 kbit/s H.264+AAC",
+        },
+    ] {
+        if runs.any(&format!("fanout_{}", l.key)) {
+            let (f, header, summary) = ladder(&runs, &l, modules);
+            figs.extend(f);
+            sections.push((format!("fanout_{}", l.key), header));
+            ladders[format!("fanout_{}", l.key)] = summary;
+        }
+    }
+    for (key, header, f) in [
+        ("streams", "many streams: publishers of the 360p25 ~600 kbit/s source".to_string(), many_streams(&runs, plan)),
+        (
+            "churn",
+            format!(
+                "churn: {} × (connect, handshake, connect, createStream, play, Play.Start, close), {} at a time",
+                plan.churn, plan.churn_concurrency
+            ),
+            if runs.any("churn") { churn(&runs, plan) } else { Vec::new() },
+        ),
+        (
+            "startup",
+            format!("start-up: {} late joiners spread over {} ms of a 2 s-GOP stream", plan.startup_players, plan.startup_spread_ms),
+            startup(&runs, plan, modules),
+        ),
+        (
+            "storage",
+            format!(
+                "storage: {} streams of 3 Mbit/s with HLS and recording on; {} players of another stream",
+                plan.storage_streams, plan.storage_players
+            ),
+            storage(&runs),
+        ),
+    ] {
+        sections.push((key.to_string(), header));
+        figs.extend(f);
     }
     let table = render::figures(&figs, &sections) + &render::ladders(&ladders, modules);
     (figs.iter().map(Figure::to_json).collect(), ladders, table)
