@@ -109,7 +109,9 @@ pub fn open_listeners(cf: *mut ngx_conf_t, cmcf: &mut CoreMainConf) -> bool {
             } else {
                 ngx_rtmp_init_connection
             });
-            ls.pool_size = 4096;
+            // nginx http's own default (connection_pool_size): the pool holds only what accept
+            // and TLS allocate; it grows in blocks if it must.
+            ls.pool_size = 512;
             ls.logp = &mut (*(*cf).cycle).new_log;
             ls.log.data = &mut ls.addr_text as *mut _ as *mut std::ffi::c_void;
             ls.log.handler = Some(nginx_sys::ngx_accept_log_error);

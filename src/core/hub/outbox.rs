@@ -195,9 +195,18 @@ impl Outbox {
         }
         if self.queue.is_empty() {
             self.overflows = 0;
+            // A late joiner's queue grew to hold the whole GOP once; a player that keeps up
+            // needs a few slots. Give the rest back (it is per player).
+            if self.queue.capacity() > SHRINK_ABOVE {
+                self.queue.shrink_to(SHRINK_TO);
+            }
         }
     }
 }
+
+/// Queue capacities (items) above which a drained queue is shrunk, and to what.
+const SHRINK_ABOVE: usize = 64;
+const SHRINK_TO: usize = 16;
 
 #[cfg(test)]
 mod tests {

@@ -47,9 +47,10 @@ impl std::error::Error for HandshakeError {}
 
 /// rml's handshake, handed at most the peer's three packets; both sides share it.
 pub(super) struct Bounded {
-    inner: Handshake,
+    /// rml's state and buffers; dropped once the handshake is done (they would stay with
+    /// the session for its whole life).
+    inner: Option<Handshake>,
     fed: usize,
-    done: bool,
     /// The peer's last packet ("C2" or "S2"), for the error text.
     last_packet: &'static str,
 }
@@ -57,15 +58,14 @@ pub(super) struct Bounded {
 impl Bounded {
     pub(super) fn new(inner: Handshake, last_packet: &'static str) -> Self {
         Bounded {
-            inner,
+            inner: Some(inner),
             fed: 0,
-            done: false,
             last_packet,
         }
     }
 
     pub(super) fn is_done(&self) -> bool {
-        self.done
+        self.inner.is_none()
     }
 
     pub(super) fn feed(
@@ -73,9 +73,9 @@ impl Bounded {
         input: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<HandshakeProgress, HandshakeError> {
-        if self.done {
+        let Some(inner) = self.inner.as_mut() else {
             return Err(HandshakeError::AlreadyDone);
-        }
+        };
         if input.is_empty() {
             return Ok(HandshakeProgress::InProgress);
         }
@@ -88,7 +88,7 @@ impl Bounded {
         let take = input.len().min(HANDSHAKE_LEN.saturating_sub(self.fed));
         let (mine, rest) = input.split_at(take);
         self.fed = self.fed.saturating_add(take);
-        match self.inner.process_bytes(mine) {
+        match inner.process_bytes(mine) {
             Ok(HandshakeProcessResult::InProgress { response_bytes }) => {
                 out.extend_from_slice(&response_bytes);
                 if !rest.is_empty() {
@@ -107,7 +107,7 @@ impl Bounded {
             }) => {
                 out.extend_from_slice(&response_bytes);
                 remaining_bytes.extend_from_slice(rest);
-                self.done = true;
+                self.inner = None;
                 Ok(HandshakeProgress::Done {
                     remaining: remaining_bytes,
                 })

@@ -129,7 +129,7 @@ unsafe fn open_one(
         ls.addr_text = leaked_str(format!("unix:{path}"));
         ls.handler = Some(ngx_rtmp_init_connection);
         ls.servers = srv as *mut std::ffi::c_void;
-        ls.pool_size = 4096;
+        ls.pool_size = 512;
         ls.log = *clog;
         ls.logp = clog;
         ls.log.data = &mut ls.addr_text as *mut ngx_str_t as *mut std::ffi::c_void;
