@@ -107,6 +107,8 @@ pub struct NginxOpts {
     pub rtmp_port: Option<u16>,
     /// `events { worker_connections N; }`.
     pub worker_connections: u32,
+    /// The module to load instead of `module_so()` (another implementation as a peer).
+    pub module: Option<PathBuf>,
 }
 
 impl NginxOpts {
@@ -119,6 +121,7 @@ impl NginxOpts {
             debug: false,
             rtmp_port: None,
             worker_connections: 1024,
+            module: None,
         }
     }
 }
@@ -160,7 +163,7 @@ impl Nginx {
     }
 
     pub fn start_opts(opts: NginxOpts) -> Nginx {
-        let so = module_so();
+        let so = opts.module.clone().unwrap_or_else(module_so);
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let dir = temp_dir("nginx");
