@@ -537,3 +537,63 @@ fn five_thousand_silent_connections_are_reaped() {
     assert_eq!(ng.worker_pids(), vec![worker]);
     ng.assert_no_alerts();
 }
+
+/// A client that keeps asking and never reads the answers (here `FCPublish` with a 32 KB
+/// name, which the server echoes in `onFCPublish`): the server's queue for it is bounded, so
+/// it is closed once its unread answers pass the bound, and the worker's memory stays within
+/// it although the client keeps sending far more.
+#[test]
+fn client_that_never_reads_its_answers_is_closed() {
+    // The queue's hard limit (32 MB) and room for the allocator and read buffers.
+    const BOUND: u64 = 48 << 20;
+    let ng = Nginx::start(&simple_rtmp("live", "live on;"));
+    let worker = ng.worker_pids()[0];
+    let mut c = RawClient::connect(ng.rtmp_addr()).expect("handshake");
+    c.rtmp_connect("live").expect("connect");
+    c.set_chunk_size(65536).unwrap();
+    socket2::SockRef::from(&c.sock)
+        .set_recv_buffer_size(4096)
+        .unwrap();
+    c.sock
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let before = rss(worker);
+    let name = "n".repeat(32 * 1024);
+    let t0 = Instant::now();
+    let (mut sent, mut peak, mut closed) = (0u64, before, None);
+    while t0.elapsed() < Duration::from_secs(20) {
+        if c.command(0, "FCPublish", 0.0, rml_amf0::Amf0Value::Null, &[s(&name)])
+            .is_err()
+        {
+            closed = Some(t0.elapsed());
+            break;
+        }
+        sent += name.len() as u64;
+        peak = peak.max(rss(worker));
+    }
+    peak = peak.max(rss(worker));
+    eprintln!(
+        "sent {} KB of requests; worker RSS {} -> peak {} KB; closed after {closed:?}",
+        sent / 1024,
+        before / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak - before < BOUND,
+        "RSS grew by {} KB",
+        (peak - before) / 1024
+    );
+    assert!(
+        closed.is_some(),
+        "the server never closed a client that does not read"
+    );
+    assert!(
+        ng.error_log()
+            .lines()
+            .any(|l| l.contains("[error]") && l.contains("does not read")),
+        "{}",
+        ng.error_log_tail(10)
+    );
+    assert_eq!(ng.worker_pids(), vec![worker]);
+    ng.assert_no_alerts();
+}
