@@ -163,3 +163,55 @@ fn worker_sockets_are_private() {
     }
     ng.assert_no_alerts();
 }
+
+/// Strings a client chooses (flashVer, tcUrl, the query after a stream name) reach the error
+/// log and the access log with their control characters escaped, so a client cannot write a
+/// line of its own into either (a forged `[alert]`, say).
+#[test]
+fn client_strings_cannot_forge_log_lines() {
+    const FORGED: &str = "2001/01/01 00:00:00 [alert] 1#1: forged";
+    let ng = Nginx::start(
+        "server {\n listen 127.0.0.1:{rtmp_port};\n access_log {tmp}/rtmp_access.log;\n\
+         application live { live on; }\n}",
+    );
+    let mut c = RawClient::connect(ng.rtmp_addr()).expect("handshake");
+    c.command(
+        0,
+        "connect",
+        1.0,
+        obj(&[
+            ("app", s("live")),
+            ("flashVer", s(&format!("FMLE/3.0\n{FORGED}\r"))),
+            ("tcUrl", s(&format!("rtmp://h/live\n{FORGED}"))),
+            ("pageUrl", s(&format!("p\"\n{FORGED}"))),
+        ]),
+        &[],
+    )
+    .unwrap();
+    let id = c.create_stream().expect("createStream");
+    c.publish(id, &format!("x?k=\n{FORGED}\n"))
+        .expect("publish");
+    drop(c);
+    let logged = wait_for(Duration::from_secs(5), || {
+        let a = std::fs::read_to_string(ng.file("rtmp_access.log")).unwrap_or_default();
+        (!a.is_empty()).then_some(a)
+    })
+    .expect("no access log line");
+    let error_log = ng.error_log();
+    for (name, text) in [("error.log", &error_log), ("access log", &logged)] {
+        let forged: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("2001/") || l.contains("\r"))
+            .collect();
+        assert!(forged.is_empty(), "{name} has forged lines: {forged:?}");
+        assert!(
+            text.contains("\\x0A2001/01/01"),
+            "{name} does not show the escape:\n{text}"
+        );
+    }
+    eprintln!("access log: {logged}");
+    assert_eq!(logged.lines().count(), 1, "{logged}");
+    // The forged text is there, escaped, inside the client's own line; no line is an alert.
+    let alert = regex::Regex::new(r"^\S+ \S+ \[alert\]").unwrap();
+    assert!(!error_log.lines().any(|l| alert.is_match(l)), "{error_log}");
+}
