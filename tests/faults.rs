@@ -490,6 +490,7 @@ fn five_thousand_silent_connections_are_reaped() {
     let ng = Nginx::start_opts(opts);
     let worker = ng.worker_pids()[0];
     let fds_before = open_fds(worker);
+    let rss_before = rss(worker);
     let t0 = Instant::now();
     let mut silent = Vec::with_capacity(SILENT);
     for _ in 0..SILENT {
@@ -501,8 +502,15 @@ fn five_thousand_silent_connections_are_reaped() {
         let n = open_fds(worker);
         (n >= fds_before + SILENT).then_some(n)
     });
-    eprintln!("{SILENT} silent connections in {connected:?}; worker fds {fds_before} -> {held:?}");
+    let per_conn = rss(worker).saturating_sub(rss_before) / SILENT as u64;
+    eprintln!(
+        "{SILENT} silent connections in {connected:?}; worker fds {fds_before} -> {held:?}, \
+         RSS +{per_conn} bytes a connection"
+    );
     assert!(held.is_some(), "nginx did not accept them all");
+    // Its pool, the session and the chunk reader's first state: a few KB, never a buffer
+    // sized by what a peer announces.
+    assert!(per_conn < 32 * 1024, "{per_conn} bytes per silent connection");
 
     // Real clients while they sit there.
     let url = ng.rtmp_url("live", "real");
