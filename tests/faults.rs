@@ -510,7 +510,10 @@ fn five_thousand_silent_connections_are_reaped() {
     assert!(held.is_some(), "nginx did not accept them all");
     // Its pool, the session and the chunk reader's first state: a few KB, never a buffer
     // sized by what a peer announces.
-    assert!(per_conn < 32 * 1024, "{per_conn} bytes per silent connection");
+    assert!(
+        per_conn < 32 * 1024,
+        "{per_conn} bytes per silent connection"
+    );
 
     // Real clients while they sit there.
     let url = ng.rtmp_url("live", "real");
