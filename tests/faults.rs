@@ -608,3 +608,60 @@ fn client_that_never_reads_its_answers_is_closed() {
     assert_eq!(ng.worker_pids(), vec![worker]);
     ng.assert_no_alerts();
 }
+
+/// Reloads while a publisher stays on the first workers and players linger on each
+/// generation (`rtmp_auto_push on`, 2 workers): a player who comes after the third reload
+/// still gets the stream (each generation must find its peers, so the stat zone needs room
+/// for more than two), and once the lingering players leave, the generations between the
+/// first and the last exit (a relay from another worker is no reason to stay on its own).
+#[test]
+fn reloads_with_lingering_players_keep_streams_and_let_old_workers_go() {
+    let mut opts = NginxOpts::new(&simple_rtmp("live", "live on;"));
+    opts.worker_processes = 2;
+    opts.main_extra = "rtmp_auto_push on;\nrtmp_socket_dir {tmp};\n".into();
+    let mut ng = Nginx::start_opts(opts);
+    let first = ng.worker_pids();
+    let _publisher = publish_ffmpeg(&ng.rtmp_url("live", "x"), 50);
+    std::thread::sleep(Duration::from_secs(2));
+    let watch = |ng: &Nginx, who: &str| -> RtmpClient {
+        let mut p = RtmpClient::connect(ng.rtmp_addr(), "live").expect("connect");
+        p.play("x").expect("play");
+        let got = p.collect_media(10, Duration::from_secs(8));
+        let videos = got
+            .iter()
+            .filter(|e| matches!(e, Event::Video { .. }))
+            .count();
+        eprintln!("{who}: {videos} video messages");
+        assert!(videos > 0, "{who} got no video: {}", ng.error_log_tail(20));
+        p
+    };
+    let mut lingering = vec![watch(&ng, "player before the reloads")];
+    for i in 1..=3 {
+        let before = ng.worker_pids();
+        ng.reload();
+        let fresh = wait_for(Duration::from_secs(10), || {
+            let now = ng.worker_pids();
+            (now.iter().filter(|p| !before.contains(p)).count() >= 2).then_some(now)
+        });
+        assert!(fresh.is_some(), "reload {i}: no new workers");
+        std::thread::sleep(Duration::from_millis(1500));
+        lingering.push(watch(&ng, &format!("player after reload {i}")));
+    }
+    let all = ng.worker_pids();
+    eprintln!("workers with players on every generation: {all:?}");
+    // The players leave: what stays is the publisher's worker and the last generation.
+    drop(lingering);
+    let settled = wait_for(Duration::from_secs(15), || {
+        let now = ng.worker_pids();
+        (now.len() <= 3).then_some(now)
+    });
+    eprintln!("after the players left: {settled:?} (first {first:?})");
+    let settled =
+        settled.unwrap_or_else(|| panic!("old workers stay: {:?} of {all:?}", ng.worker_pids()));
+    assert_eq!(
+        settled.iter().filter(|p| first.contains(p)).count(),
+        1,
+        "the publisher's worker"
+    );
+    ng.assert_no_alerts();
+}
