@@ -3,30 +3,8 @@
 
 use ngx_rtmp_tests::media::*;
 use ngx_rtmp_tests::*;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-
-/// Compiles `fixtures/librtmp_publish.c` with `cc ... -lrtmp` into `dir`.
-fn build_librtmp_publisher(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/librtmp_publish.c");
-    let bin = dir.join("librtmp_publish");
-    let mut c = Command::new("cc");
-    c.args(["-O1", "-Wall", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .arg("-lrtmp");
-    let o = run_bounded(c, Duration::from_secs(60));
-    assert!(
-        o.success(),
-        "cc {} -lrtmp failed ({:?}); is librtmp-dev installed (scripts/deps)?\n{}{}",
-        src.display(),
-        o.status,
-        o.stdout,
-        o.stderr
-    );
-    bin
-}
 
 fn assert_player(who: &str, r: &PlayResult, frames: u32, audio: bool) {
     eprintln!(

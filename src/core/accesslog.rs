@@ -2,6 +2,8 @@
 //! from what a session did. The default `combined` format and the variables are those of
 //! nginx-rtmp-module, so existing log parsers keep working.
 
+use crate::log_text::escape_value;
+
 /// nginx-rtmp-module's built-in `combined` format.
 pub const COMBINED: &str = "$remote_addr [$time_local] $command \"$app\" \"$name\" \"$args\" - \
 $bytes_received $bytes_sent \"$pageurl\" \"$flashver\" ($session_readable_time)";
@@ -77,12 +79,14 @@ impl LogFormat {
         Ok(LogFormat { parts })
     }
 
+    /// One line: the format's text with each variable's value, whose control characters,
+    /// quotes and backslashes are escaped (a client chooses most of them).
     pub fn render(&self, value: &dyn Fn(&str) -> String) -> String {
         let mut line = String::new();
         for p in &self.parts {
             match p {
                 Part::Text(t) => line.push_str(t),
-                Part::Var(v) => line.push_str(&value(v)),
+                Part::Var(v) => line.push_str(&escape_value(&value(v))),
             }
         }
         line

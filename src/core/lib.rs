@@ -10,6 +10,7 @@ pub mod control;
 pub mod exec;
 pub mod hls;
 pub mod hub;
+pub mod log_text;
 pub mod media;
 pub mod notify;
 pub mod protocol;

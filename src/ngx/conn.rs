@@ -563,6 +563,12 @@ const DRAIN_IDLE_MSEC: ngx_msec_t = 5000;
 /// the whole.
 fn drain_keeps(conn: &Conn, since: ngx_msec_t) -> bool {
     match &conn.role {
+        // A relay from another worker stays for the players here, not for itself: the
+        // worker it comes from keeps relaying while this one lives, so staying for its
+        // own sake would keep every old generation alive as long as the publisher.
+        Role::Publishing(key) if conn.from_worker => {
+            with_hub(|hub| hub.info(key).is_some_and(|i| i.players > 0))
+        }
         Role::Publishing(_) => true,
         Role::Playing(key) => with_hub(|hub| hub.info(key).is_some_and(|i| i.publishing)),
         Role::Idle => now().wrapping_sub(since) < DRAIN_IDLE_MSEC,

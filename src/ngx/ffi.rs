@@ -1,6 +1,7 @@
 //! Safe views of the raw nginx structs the shell touches; the only place they are dereferenced
 //! outside the connection driver.
 use nginx_sys::{ngx_array_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_LOG_EMERG, NGX_LOG_WARN};
+use ngx_rtmp_core::log_text::escape_control;
 use std::ffi::c_char;
 
 pub const NGX_CONF_OK: *mut c_char = std::ptr::null_mut();
@@ -49,6 +50,8 @@ pub fn log(log: *mut nginx_sys::ngx_log_t, level: u32, msg: &str) {
     // SAFETY: log points at a live ngx_log_t (a connection's or the cycle's).
     unsafe {
         if (level as ngx_uint_t) <= (*log).log_level {
+            // Messages quote what clients sent: none may start a line of its own.
+            let msg = escape_control(msg);
             nginx_sys::ngx_log_error_core(
                 level as ngx_uint_t,
                 log,

@@ -47,8 +47,12 @@ fn region_size(nslots: usize) -> usize {
 
 /// Adds the zone to the configuration; nginx creates (or on reload keeps) it.
 pub fn add_zone(cf: *mut ngx_conf_t, workers: usize, tag: *mut c_void) -> *mut ngx_shm_zone_t {
-    // Old workers keep reporting while they drain after a reload: room for two generations.
-    let nslots = (workers.max(1) * 2).clamp(4, 128);
+    // Old workers keep reporting while they drain after a reload, and a worker without a
+    // slot is invisible to its peers (auto_push/), so no stream reaches its players: the
+    // publishers' generation, the current one and those whose players still watch must all
+    // fit. Room for eight generations (scripts/soak: reloads every 30 s with players that
+    // stay a minute keep four alive).
+    let nslots = (workers.max(1) * 8).clamp(16, 128);
     // nginx puts its slab allocator at the start of every zone (and its master inspects the
     // allocator's mutex when a worker exits), so our region is allocated from that slab pool:
     // room for the region plus the allocator's page bookkeeping.

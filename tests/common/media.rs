@@ -2,7 +2,7 @@
 
 use super::proc::{run_bounded, ChildGuard, Output};
 use regex::Regex;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -92,6 +92,27 @@ pub fn spawn_gst_publish(url: &str, seconds: u32, audio: bool) -> ChildGuard {
             .args(["!", "avenc_aac", "!", "aacparse", "!", "mux."]);
     }
     ChildGuard::spawn(c)
+}
+
+/// Compiles `fixtures/librtmp_publish.c` with `cc ... -lrtmp` into `dir`.
+pub fn build_librtmp_publisher(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/librtmp_publish.c");
+    let bin = dir.join("librtmp_publish");
+    let mut c = Command::new("cc");
+    c.args(["-O1", "-Wall", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .arg("-lrtmp");
+    let o = run_bounded(c, Duration::from_secs(60));
+    assert!(
+        o.success(),
+        "cc {} -lrtmp failed ({:?}); is librtmp-dev installed (scripts/deps)?\n{}{}",
+        src.display(),
+        o.status,
+        o.stdout,
+        o.stderr
+    );
+    bin
 }
 
 /// What an ffmpeg player saw.

@@ -106,6 +106,10 @@ pub struct NginxOpts {
     pub debug: bool,
     /// The RTMP port to use instead of a free one (a server restarted on its old port).
     pub rtmp_port: Option<u16>,
+    /// `events { worker_connections N; }`.
+    pub worker_connections: u32,
+    /// The module to load instead of `module_so()` (another implementation as a peer).
+    pub module: Option<PathBuf>,
 }
 
 impl NginxOpts {
@@ -117,6 +121,8 @@ impl NginxOpts {
             worker_processes: 1,
             debug: false,
             rtmp_port: None,
+            worker_connections: 1024,
+            module: None,
         }
     }
 }
@@ -158,7 +164,7 @@ impl Nginx {
     }
 
     pub fn start_opts(opts: NginxOpts) -> Nginx {
-        let so = module_so();
+        let so = opts.module.clone().unwrap_or_else(module_so);
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let dir = temp_dir("nginx");
@@ -172,10 +178,10 @@ impl Nginx {
                  error_log {dir}/error.log {lvl};\n\
                  pid {dir}/nginx.pid;\n\
                  daemon off;\n\
-                 master_process on;\n\
+                 master_process {master};\n\
                  worker_processes {wp};\n\
                  {main_extra}\n\
-                 events {{ worker_connections 1024; }}\n\
+                 events {{ worker_connections {wc}; }}\n\
                  http {{\n\
                  \x20   access_log {dir}/http_access.log;\n\
                  \x20   client_body_temp_path {dir}/client_body_temp;\n\
@@ -192,7 +198,13 @@ impl Nginx {
                 so = so.display(),
                 dir = dir.display(),
                 lvl = if opts.debug { "debug" } else { "info" },
+                master = if valgrind_dir().is_some() {
+                    "off"
+                } else {
+                    "on"
+                },
                 wp = opts.worker_processes,
+                wc = opts.worker_connections,
                 main_extra = render(&opts.main_extra, rtmp_port, http_port, &dir),
                 http_port = http_port,
                 http_extra = render(&opts.http_server_extra, rtmp_port, http_port, &dir),
@@ -201,7 +213,7 @@ impl Nginx {
             let conf_path = dir.join("nginx.conf");
             fs::write(&conf_path, &conf).unwrap();
             let stderr = fs::File::create(dir.join("stderr.log")).unwrap();
-            let child = Command::new(nginx_bin())
+            let child = nginx_command()
                 .arg("-p")
                 .arg(&dir)
                 .arg("-c")
@@ -213,6 +225,10 @@ impl Nginx {
                 .stderr(stderr)
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawn {}: {}", nginx_bin().display(), e));
+            let ready_limit = match valgrind_dir() {
+                Some(_) => Duration::from_secs(60),
+                None => Duration::from_secs(10),
+            };
             let pid = child.id() as i32;
             let mut ng = Nginx {
                 dir: dir.clone(),
@@ -223,7 +239,7 @@ impl Nginx {
                 master_pid: pid,
                 seen_workers: Vec::new(),
             };
-            match ng.wait_ready(Duration::from_secs(10)) {
+            match ng.wait_ready(ready_limit) {
                 Ok(()) => {
                     ng.seen_workers = ng.worker_pids();
                     return ng;
@@ -288,8 +304,15 @@ impl Nginx {
         self.dir.join(name)
     }
 
-    /// Live children of the master, read from /proc (`ppid` field of /proc/PID/stat).
+    /// Live children of the master, read from /proc (`ppid` field of /proc/PID/stat). Under
+    /// valgrind (`NGX_RTMP_VALGRIND`) nginx is one process that is master and worker at once.
     pub fn worker_pids(&self) -> Vec<i32> {
+        if valgrind_dir().is_some() {
+            return [self.master_pid]
+                .into_iter()
+                .filter(|&p| pid_alive(p))
+                .collect();
+        }
         children_of(self.master_pid)
     }
 
@@ -379,9 +402,14 @@ impl Drop for Nginx {
         self.remember_workers();
         if let Some(mut c) = self.child.take() {
             signal(self.master_pid, libc::SIGQUIT);
+            // valgrind checks for leaks after nginx exits, which takes a while.
+            let limit = match valgrind_dir() {
+                Some(_) => Duration::from_secs(120),
+                None => Duration::from_secs(5),
+            };
             let t0 = Instant::now();
             let mut done = false;
-            while t0.elapsed() < Duration::from_secs(5) {
+            while t0.elapsed() < limit {
                 if c.try_wait().ok().flatten().is_some() {
                     done = true;
                     break;
@@ -414,6 +442,35 @@ impl Drop for Nginx {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// `NGX_RTMP_VALGRIND=DIR` (scripts/memcheck): nginx runs in one process (`master_process
+/// off`) under valgrind's memcheck, which writes `DIR/vg.PID.log` per nginx process. The
+/// suppressions for nginx's own reports are in `tests/valgrind.supp`.
+pub fn valgrind_dir() -> Option<PathBuf> {
+    std::env::var_os("NGX_RTMP_VALGRIND")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The command that runs nginx: the binary itself, or valgrind running it.
+fn nginx_command() -> Command {
+    let Some(dir) = valgrind_dir() else {
+        return Command::new(nginx_bin());
+    };
+    let supp = repo_root().join("tests/valgrind.supp");
+    let mut c = Command::new("valgrind");
+    c.args([
+        "--tool=memcheck",
+        "--leak-check=full",
+        "--show-leak-kinds=definite",
+        "--errors-for-leak-kinds=definite",
+        "--num-callers=40",
+    ])
+    .arg(format!("--suppressions={}", supp.display()))
+    .arg(format!("--log-file={}/vg.%p.log", dir.display()))
+    .arg(nginx_bin());
+    c
 }
 
 pub fn signal(pid: i32, sig: i32) {

@@ -1,8 +1,10 @@
 //! A player's queue of chunked messages, bounded in bytes.
 //!
 //! Media past the soft limit makes the player skip to the next keyframe; a player that keeps
-//! overflowing is marked for closing. Control messages (status, sequence headers) are never
-//! dropped, so a skipping player still decodes what it gets.
+//! overflowing is marked for closing. Control messages (status, sequence headers, answers to
+//! commands) are never dropped, so a skipping player still decodes what it gets; a peer that
+//! lets them pile up past the hard limit (it sends requests and never reads the answers) is
+//! marked for closing too.
 use super::status::MSID;
 use crate::protocol::chunk_writer::with_stream_id;
 use bytes::Bytes;
@@ -18,6 +20,9 @@ pub struct OutboxLimits {
     pub soft_bytes: usize,
     /// Overflows in a row (without the queue ever draining) after which the player is closed.
     pub max_overflows: u32,
+    /// Queued bytes, control included, past which the peer is closed. Media passes the soft
+    /// limit by one message at most, so a peer that reads never gets here.
+    pub hard_bytes: usize,
 }
 
 impl Default for OutboxLimits {
@@ -25,6 +30,8 @@ impl Default for OutboxLimits {
         OutboxLimits {
             soft_bytes: 8 << 20,
             max_overflows: 4,
+            // The soft limit, the largest RTMP message (2^24 - 1 bytes) and 8 MB of control.
+            hard_bytes: 32 << 20,
         }
     }
 }
@@ -103,6 +110,9 @@ impl Outbox {
     /// Queues a media message; `boundary` marks a frame a decoder can start from.
     /// Returns whether it was queued.
     pub fn push_media(&mut self, bytes: &Bytes, boundary: bool) -> bool {
+        if self.fatal.is_some() {
+            return false;
+        }
         if self.skipping {
             if !boundary {
                 self.dropped_frames += 1;
@@ -123,7 +133,11 @@ impl Outbox {
     }
 
     fn push(&mut self, bytes: Bytes, droppable: bool) {
-        if bytes.is_empty() {
+        if bytes.is_empty() || self.fatal.is_some() {
+            return;
+        }
+        if self.queued + bytes.len() > self.limits.hard_bytes {
+            self.fatal = Some("peer does not read: its output queue passed the hard limit");
             return;
         }
         let bytes = match self.stream_id {
@@ -240,6 +254,7 @@ mod tests {
         let limits = OutboxLimits {
             soft_bytes: 100,
             max_overflows: 10,
+            hard_bytes: usize::MAX,
         };
         let mut o = Outbox::new(1, limits);
         assert!(o.push_media(&b(40), true));
@@ -256,10 +271,32 @@ mod tests {
     }
 
     #[test]
+    fn control_past_the_hard_limit_marks_the_peer_fatal() {
+        let limits = OutboxLimits {
+            soft_bytes: 100,
+            max_overflows: 10,
+            hard_bytes: 250,
+        };
+        let mut o = Outbox::new(1, limits);
+        for _ in 0..6 {
+            o.push_control(b(40));
+        }
+        assert_eq!(o.fatal, None);
+        assert_eq!(o.queued_bytes(), 240);
+        o.push_control(b(40));
+        assert!(o.fatal.is_some());
+        // Nothing more is queued for a peer that is going to be closed.
+        assert_eq!(o.queued_bytes(), 240);
+        assert!(!o.push_media(&b(5), true));
+        assert_eq!(o.queued_bytes(), 240);
+    }
+
+    #[test]
     fn partially_written_head_is_never_dropped() {
         let limits = OutboxLimits {
             soft_bytes: 50,
             max_overflows: 10,
+            hard_bytes: usize::MAX,
         };
         let mut o = Outbox::new(1, limits);
         o.push_media(&b(40), true);
@@ -273,6 +310,7 @@ mod tests {
         let limits = OutboxLimits {
             soft_bytes: 10,
             max_overflows: 2,
+            hard_bytes: usize::MAX,
         };
         let mut o = Outbox::new(1, limits);
         for _ in 0..3 {
@@ -308,6 +346,7 @@ mod tests {
         let limits = OutboxLimits {
             soft_bytes: 10,
             max_overflows: 1,
+            hard_bytes: usize::MAX,
         };
         let mut o = Outbox::new(1, limits);
         o.push_media(&b(8), true);

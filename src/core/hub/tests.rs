@@ -428,3 +428,47 @@ fn wait_video_holds_audio_until_the_first_video_frame() {
     assert_eq!(kinds(&waiting), vec![(a, 0), (v, 20), (a, 30)]);
     assert_eq!(kinds(&plain), vec![(a, 0), (a, 10), (v, 20), (a, 30)]);
 }
+
+/// A GOP larger than the cache's 16 MB is dropped whole: a late joiner gets the decoder
+/// configuration and then waits for the next keyframe, and the worker holds no more.
+#[test]
+fn a_gop_past_the_cache_limit_is_dropped_whole() {
+    let mut hub = Hub::new();
+    let k = key("big");
+    hub.publish(&k, 1, 4096, false, &mut no_wake).unwrap();
+    hub.frame(
+        &k,
+        FrameKind::Video,
+        0,
+        Bytes::from_static(AVC_SEQ),
+        &mut no_wake,
+    );
+    hub.frame(&k, FrameKind::Video, 0, key_frame(1), &mut no_wake);
+    let mut big = vec![0x27, 0x01, 0, 0, 0];
+    big.resize(1 << 20, 7);
+    let big = Bytes::from(big);
+    for i in 1..=17u32 {
+        hub.frame(&k, FrameKind::Video, i * 40, big.clone(), &mut no_wake);
+    }
+    let p = player(7);
+    let opts = PlayOptions {
+        idle_streams: true,
+        wait_video: false,
+    };
+    hub.play(&k, 7, p.clone(), 4096, opts, &mut no_wake)
+        .unwrap();
+    let first: Vec<_> = drain(&p).iter().map(|m| (m.type_id, m.timestamp)).collect();
+    assert_eq!(
+        first,
+        vec![(msg_type::VIDEO, 0)],
+        "only the AVC configuration"
+    );
+    hub.frame(&k, FrameKind::Video, 800, big.clone(), &mut no_wake);
+    assert!(
+        drain(&p).is_empty(),
+        "an inter frame before the next keyframe"
+    );
+    hub.frame(&k, FrameKind::Video, 840, key_frame(2), &mut no_wake);
+    let next: Vec<_> = drain(&p).iter().map(|m| m.timestamp).collect();
+    assert_eq!(next, vec![840]);
+}

@@ -13,7 +13,9 @@ pub trait RecordFiles {
     /// the existing tags with it).
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
     /// Appends at the end of the open file. One call per FLV tag, so a crash leaves the
-    /// file cut at a tag boundary or inside the last tag only.
+    /// file cut at a tag boundary or inside the last tag only. On error nothing of this
+    /// call may stay in the file (a full disk takes part of a tag): the file still ends
+    /// on a whole tag.
     fn append(&mut self, bufs: &[&[u8]]) -> io::Result<()>;
     /// Overwrites bytes at `offset` (duration and filesize in onMetaData, at close).
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()>;

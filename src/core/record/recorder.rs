@@ -313,8 +313,10 @@ impl FlvRecorder {
         }
     }
 
-    /// A write failed: the piece is closed as it is (what was appended so far is whole
-    /// tags, so it stays playable) and the recorder idles until `start()`.
+    /// A write failed: the piece is closed with what was appended so far (whole tags, so it
+    /// stays playable), its head patched with their duration and size as at any close
+    /// (overwriting bytes in the file needs no space on a full disk), and the recorder
+    /// idles until `start()`.
     fn fail(
         &mut self,
         files: &mut dyn RecordFiles,
@@ -322,8 +324,14 @@ impl FlvRecorder {
         error: io::Error,
         events: &mut Vec<RecordEvent>,
     ) {
-        self.piece = None;
-        let _ = files.close();
+        match self.piece.take() {
+            Some(p) => {
+                let _ = p.finish(files);
+            }
+            None => {
+                let _ = files.close();
+            }
+        }
         self.failed = true;
         events.push(RecordEvent::Failed { piece, error });
     }

@@ -497,6 +497,15 @@ fn write_failure_stops_the_recorder_until_start() {
     // Whole tags only: the file reads cleanly up to the failed write.
     let flv = parse_flv(r.files.file(0));
     assert_eq!(flv.tags.len(), 19);
+    // Its head says how long and how big that is, as after a normal close.
+    let last_ts = flv.tags.iter().map(|t| t.ts).max().unwrap();
+    let duration = meta_number(&flv.tags[0].body, "duration").unwrap();
+    assert!(
+        duration * 1000.0 > f64::from(last_ts) && duration * 1000.0 <= f64::from(last_ts) + 50.0,
+        "duration {duration} for a last frame at {last_ts} ms"
+    );
+    let size = meta_number(&flv.tags[0].body, "filesize").unwrap();
+    assert_eq!(size as usize, r.files.file(0).len());
     let appends = r.files.appends;
     r.av(1000, 1000, 25);
     r.stop();

@@ -125,7 +125,7 @@ impl Sinks {
                 log(
                     clog,
                     NGX_LOG_ERR,
-                    &format!("hls: {e}; HLS stopped for this stream"),
+                    &format!("{e}; HLS stopped for this stream"),
                 );
                 self.hls = None;
             }
@@ -141,7 +141,7 @@ impl Sinks {
         }
         if let Some(mut h) = self.hls.take() {
             if let Err(e) = h.stream.finish(&mut h.disk) {
-                log(clog, NGX_LOG_ERR, &format!("hls: {e}"));
+                log(clog, NGX_LOG_ERR, &e);
             }
         }
     }

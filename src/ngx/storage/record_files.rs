@@ -114,7 +114,12 @@ impl RecordFiles for RecordDisk {
         let file = self.open_file()?;
         let mut at = len;
         for b in bufs {
-            file.write_all_at(b, at)?;
+            if let Err(e) = file.write_all_at(b, at) {
+                // A full disk takes part of a tag: cut it off, so the file ends on the last
+                // whole tag and plays to its end.
+                let _ = file.set_len(len);
+                return Err(e);
+            }
             at += b.len() as u64;
         }
         self.len = at;

@@ -186,7 +186,8 @@ impl Model {
         }
         for p in &self.players {
             let o = p.outbox.borrow();
-            let bound = self.limits.soft_bytes + 2 * self.max_media + p.control;
+            let bound = (self.limits.soft_bytes + 2 * self.max_media + p.control)
+                .min(self.limits.hard_bytes);
             assert!(
                 o.queued_bytes() <= bound,
                 "player {} holds {} bytes, bound {bound}",
@@ -343,9 +344,12 @@ impl Model {
 pub fn hub(data: &[u8]) {
     let mut input = Input(data);
     let chunk_size = CHUNK_SIZES[usize::from(input.byte() & 3)];
+    let soft_bytes = 64 * (usize::from(input.byte()) + 1);
+    let b = input.byte();
     let limits = OutboxLimits {
-        soft_bytes: 64 * (usize::from(input.byte()) + 1),
-        max_overflows: u32::from(input.byte() % 8),
+        soft_bytes,
+        max_overflows: u32::from(b % 8),
+        hard_bytes: soft_bytes * (2 + usize::from(b >> 3)),
     };
     let keys = [(0, "a"), (0, "b"), (1, "a")]
         .map(|(server, name)| StreamKey {
